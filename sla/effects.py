@@ -1,0 +1,53 @@
+"""What the fold asks the shell to do: on-call alerts and customer notifications, as plain data.
+
+Each effect has an `effect_id` that is a pure function of the ticket's events, so re-folding the same events
+yields the same ids, and the outbox records each one once however often the ticket is folded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sla.vocabulary import Locale, Metric
+
+AlertKind = Literal["warning", "trigger", "acknowledge", "resolve"]
+NotificationKind = Literal[
+    "acknowledged", "hardware_scheduled", "breach_apology", "hardware_completed", "survey"
+]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A page or notice for on-call; `dedup_key` is stable per (ticket, metric, cycle) across every step."""
+
+    effect_id: str
+    at: int
+    ticket_id: str
+    metric: Metric
+    cycle: int
+    kind: AlertKind
+    route: str
+    dedup_key: str
+    step: int = 0
+    fraction: float | None = None
+    due_at: int | None = None
+    support_level: str = ""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A message to the customer, in their locale and time zone; sent even without an address on record."""
+
+    effect_id: str
+    at: int
+    ticket_id: str
+    customer_id: str
+    kind: NotificationKind
+    locale: Locale
+    timezone: str
+    contact_email: str | None
+    data: dict[str, str | int | None] = field(default_factory=dict)
+
+
+Effect = Alert | Notification
