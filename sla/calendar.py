@@ -189,7 +189,7 @@ class WeeklyCalendar:
 
 
 def public_holidays(country: str, subdivision: str | None, first_year: int, last_year: int) -> list[date]:
-    import holidays  # noqa: PLC0415 - 150 ms to import: only schedules with holidays pay for it
+    import holidays  # 150 ms to import: only schedules with holidays pay for it
 
     return list(holidays.country_holidays(country, subdiv=subdivision, years=range(first_year, last_year + 1)))
 

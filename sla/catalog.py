@@ -4,6 +4,7 @@ The catalog is data so that an operator can change a promise without a code chan
 (unknown keys are errors) because a typo in a promise is a broken promise.
 """
 
+import itertools
 import re
 import tomllib
 from datetime import date
@@ -36,7 +37,7 @@ def _parse_span(text: str) -> tuple[int, int]:
 
 def _check_spans(spans: list[str]) -> list[str]:
     parsed = sorted(_parse_span(span) for span in spans)
-    for (_, end), (start, _) in zip(parsed, parsed[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(parsed):
         if start < end:
             raise ValueError(f"spans {spans} overlap")
     return spans
@@ -67,7 +68,9 @@ class CalendarSpec(_Strict):
 
     def weekly_seconds(self) -> tuple[tuple[tuple[int, int], ...], ...]:
         """Spans per weekday (Monday first) in seconds since local midnight."""
-        return tuple(tuple(sorted(_parse_span(s) for s in self.weekly_hours.get(day, []))) for day in WEEKDAYS)
+        return tuple(
+            tuple(sorted(_parse_span(s) for s in self.weekly_hours.get(day, []))) for day in WEEKDAYS
+        )
 
 
 class SeverityTargets(_Strict):

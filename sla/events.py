@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -33,7 +33,7 @@ def _known_zone(name: str) -> str:
 
 
 def _known_country(code: str) -> str:
-    import holidays  # noqa: PLC0415 - slow to import; only plan changes name a country
+    import holidays  # slow to import; only plan changes name a country
 
     if code not in holidays.list_supported_countries():
         raise ValueError(f"{code!r} is not an ISO 3166 country code with known public holidays")

@@ -1,0 +1,77 @@
+"""IngestFunction: ticket events from the SQS queue into the ticket's log, state, timer and outbox.
+
+Thin on purpose: parse the SQS batch, hand each body to the ticket service, map the outcome to logs and
+metrics. Invalid events are rejected and recorded (a success for SQS); only transient failures are
+reported as batch item failures, so SQS redelivers them and, after its retries, parks them in the DLQ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from infra.settings import IngestSettings
+from infra.ticket_service import TicketService
+from infra.wiring import Clock, build_service, wall_clock
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    service: TicketService
+    clock: Clock
+
+
+_dependencies: Dependencies | None = None
+
+
+def configure(dependencies: Dependencies | None) -> None:
+    """Inject the service and clock (tests, replay); None goes back to building them from settings."""
+    global _dependencies  # noqa: PLW0603 - the Lambda's cold-start cache, replaceable by tests
+    _dependencies = dependencies
+
+
+def dependencies() -> Dependencies:
+    global _dependencies  # noqa: PLW0603
+    if _dependencies is None:
+        _dependencies = Dependencies(build_service(IngestSettings()), wall_clock)
+    return _dependencies
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    deps = dependencies()
+    outcome = deps.service.accept_raw(record.body, deps.clock(), fallback_id=record.message_id)
+    if outcome.ticket_id:
+        logger.set_correlation_id(outcome.ticket_id)
+    log = logger.warning if outcome.status == "rejected" else logger.info
+    log(
+        "event handled",
+        status=outcome.status,
+        event_id=outcome.event_id,
+        ticket_id=outcome.ticket_id,
+        reason=outcome.reason,
+        effects=len(outcome.effects),
+    )
+    metrics.add_metric(name=f"Events{outcome.status.capitalize()}", unit=MetricUnit.Count, value=1)
+    if outcome.effects:
+        metrics.add_metric(name="EffectsEmitted", unit=MetricUnit.Count, value=len(outcome.effects))
+
+
+@logger.inject_lambda_context(correlation_id_path="Records[0].messageId")
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,58 @@
+"""The store's failures in the engine's own words: one place maps DynamoDB's error codes to them.
+
+The handlers only need to know one thing about a failure: retry it (transient) or record it (permanent).
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+    }
+)
+
+
+class StoreError(Exception):
+    """A store operation failed."""
+
+
+class TransientStoreError(StoreError):
+    """Worth retrying: throttling, a concurrent transaction or a version conflict that outlived our retries."""
+
+
+class VersionConflict(TransientStoreError):
+    """Another writer saved the ticket first; re-read and re-fold."""
+
+
+class AlreadyRecorded(StoreError):
+    """The item exists already: the write was a repeat of one that landed."""
+
+
+def translate(error: ClientError, conflict_reasons: list[str] | None = None) -> StoreError:
+    """Map a ClientError (and a cancelled transaction's per-item reasons) to the store's own errors."""
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        return AlreadyRecorded(code)
+    if code == "TransactionCanceledException":
+        reasons = conflict_reasons or []
+        if "ConditionalCheckFailed" in reasons:
+            return VersionConflict(",".join(reasons))
+        return TransientStoreError(",".join(reasons) or code)
+    if code in TRANSIENT_CODES:
+        return TransientStoreError(code)
+    return StoreError(code or str(error))
+
+
+def cancellation_reasons(error: ClientError) -> list[str]:
+    """The per-item codes of a cancelled transaction, in the order of its items ('None' where it passed)."""
+    reasons = error.response.get("CancellationReasons") or []
+    return [str(reason.get("Code", "None")) for reason in reasons]

@@ -1,0 +1,350 @@
+"""The DynamoDB single-table store: the event log, folded state, due timers, the outbox and rejections.
+
+The event log is the truth; the state item is a projection guarded by a version, so concurrent writers
+(ingest and sweeper, or two deliveries of one event) serialise on it: each transaction says which prior
+state it allows, and a loser re-reads and re-folds. Item shapes are documented in template.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from infra.errors import AlreadyRecorded, StoreError, cancellation_reasons, translate
+from infra.views import effect_view, ticket_view
+from sla.effects import Effect
+from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged, parse_detail
+from sla.fold import Folded, Rejection
+
+TIMER_PARTITION = "DUE"
+MAX_TRANSACTION_ITEMS = 100
+MAX_RAW_CHARS = 32_000
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def ticket_key(ticket_id: str, sort: str) -> dict[str, str]:
+    return {"pk": f"TICKET#{ticket_id}", "sk": sort}
+
+
+def timer_sort_key(due: int, ticket_id: str) -> str:
+    """Zero-padded epoch first, so the due-index sorts timers by due time."""
+    return f"{due:012d}#{ticket_id}"
+
+
+def _marshal(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
+
+
+def _unmarshal(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    """A ticket as read in one Query: its accepted events and the version of its state item."""
+
+    ticket_id: str
+    events: tuple[AnyTicketEvent, ...]
+    version: int
+    owner: str | None
+    emitted: frozenset[str]
+    timer: str | None
+
+    def has_event(self, event_id: str) -> bool:
+        return any(event.event_id == event_id for event in self.events)
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    customer_id: str
+    changes: tuple[SupportPlanChanged, ...]
+    version: int
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    ticket_id: str
+    sort_key: str
+    due: int
+
+
+class Store:
+    """One table, passed in by the caller (a moto table in tests and replay, the real one in Lambda)."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self.client = client
+        self.table_name = table_name
+
+    # -- reads ------------------------------------------------------------------------------------------
+
+    def load_ticket(self, ticket_id: str) -> TicketRecord:
+        items = self._query_partition(f"TICKET#{ticket_id}")
+        events: list[AnyTicketEvent] = []
+        version, owner, emitted, timer = 0, None, frozenset[str](), None
+        for item in items:
+            sort = item["sk"]
+            if sort.startswith("EVENT#"):
+                event = parse_detail(item["detail_type"], json.loads(item["detail"]))
+                events.append(event)  # type: ignore[arg-type]
+            elif sort == "STATE":
+                version = int(item["version"])
+                owner = item.get("owner")
+                emitted = frozenset(item.get("emitted") or ())
+            elif sort == "TIMER":
+                timer = item.get("gsi1sk")
+        return TicketRecord(ticket_id, tuple(events), version, owner, emitted, timer)
+
+    def _query_partition(self, partition: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+            "ConsistentRead": True,
+        }
+        while True:
+            try:
+                page = self.client.query(**kwargs)
+            except ClientError as error:
+                raise translate(error) from error
+            items.extend(_unmarshal(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def load_plans(self, customer_id: str) -> PlanRecord:
+        try:
+            found = self.client.get_item(
+                TableName=self.table_name,
+                Key=_marshal({"pk": f"CUSTOMER#{customer_id}", "sk": "PLAN"}),
+                ConsistentRead=True,
+            )
+        except ClientError as error:
+            raise translate(error) from error
+        if "Item" not in found:
+            return PlanRecord(customer_id, (), 0)
+        item = _unmarshal(found["Item"])
+        changes = tuple(SupportPlanChanged.model_validate_json(raw) for raw in item.get("history", []))
+        return PlanRecord(customer_id, changes, int(item["version"]))
+
+    def due_timers(
+        self, now: int, limit: int, start_after: str | None = None
+    ) -> tuple[list[DueTimer], str | None]:
+        """One page of timers due at or before `now`, oldest first, from the sparse due-index (never a Scan)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "due-index",
+            "KeyConditionExpression": "gsi1pk = :due AND gsi1sk <= :now",
+            "ExpressionAttributeValues": _marshal({":due": TIMER_PARTITION, ":now": f"{now:012d}#\uffff"}),
+            "Limit": limit,
+            "ScanIndexForward": True,
+        }
+        if start_after is not None:
+            kwargs["ExclusiveStartKey"] = json.loads(start_after)
+        try:
+            page = self.client.query(**kwargs)
+        except ClientError as error:
+            raise translate(error) from error
+        timers = []
+        for raw in page.get("Items", []):
+            item = _unmarshal(raw)
+            ticket_id = item["pk"].removeprefix("TICKET#")
+            timers.append(DueTimer(ticket_id, item["gsi1sk"], int(item["gsi1sk"].split("#", 1)[0])))
+        last = page.get("LastEvaluatedKey")
+        return timers, (json.dumps(last) if last else None)
+
+    # -- writes -----------------------------------------------------------------------------------------
+
+    def claim_timer(self, timer: DueTimer, now: int, lease_seconds: int) -> bool:
+        """Take a due timer for one sweep; False when another sweep holds it or the ticket moved on."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_marshal(ticket_key(timer.ticket_id, "TIMER")),
+                UpdateExpression="SET claimed_until = :until",
+                # Allowed prior states: the timer is still the one we read (no writer re-timed the ticket),
+                # and no other sweep holds an unexpired claim on it.
+                ConditionExpression="gsi1sk = :seen AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
+                ExpressionAttributeValues=_marshal(
+                    {":seen": timer.sort_key, ":now": now, ":until": now + lease_seconds}
+                ),
+            )
+        except ClientError as error:
+            if isinstance(translate(error), AlreadyRecorded):
+                return False
+            raise translate(error) from error
+        return True
+
+    def commit(
+        self,
+        record: TicketRecord,
+        new_event: tuple[str, EventDetail] | None,
+        folded: Folded,
+        now: int,
+    ) -> tuple[Effect, ...]:
+        """Write the new event, the state, the timer and the new effects in one transaction.
+
+        Returns the effects this commit put into the outbox. Raises VersionConflict when another writer
+        got there first (the caller re-reads and re-folds) and AlreadyRecorded when the new event did.
+        """
+        fresh_effects = tuple(e for e in folded.effects if e.effect_id not in record.emitted)
+        fresh_rejections = tuple(r for r in folded.rejected if f"rejected:{r.event_id}" not in record.emitted)
+        emitted = (
+            set(record.emitted)
+            | {e.effect_id for e in fresh_effects}
+            | {f"rejected:{r.event_id}" for r in fresh_rejections}
+        )
+        items: list[dict[str, Any]] = []
+        if new_event is not None:
+            detail_type, event = new_event
+            items.append(self._put_new(self._event_item(record.ticket_id, detail_type, event, now)))
+        items.append(self._state_put(record, folded, emitted, now))
+        items.append(
+            {"Put": {"TableName": self.table_name, "Item": _marshal(self._timer_item(record, folded))}}
+        )
+        items.extend(self._put_new(self._effect_item(effect, now)) for effect in fresh_effects)
+        items.extend(self._put_new(self._rejection_item(r, None, now)) for r in fresh_rejections)
+        if len(items) > MAX_TRANSACTION_ITEMS:
+            raise StoreError(f"ticket {record.ticket_id}: {len(items)} items exceed one transaction")
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            reasons = cancellation_reasons(error)
+            if new_event is not None and reasons[:1] == ["ConditionalCheckFailed"]:
+                raise AlreadyRecorded(new_event[1].event_id) from error
+            raise translate(error, reasons) from error
+        return fresh_effects
+
+    def append_plan(self, record: PlanRecord, change: SupportPlanChanged, now: int) -> None:
+        history = [c.model_dump_json() for c in record.changes] + [change.model_dump_json()]
+        item = {
+            "pk": f"CUSTOMER#{record.customer_id}",
+            "sk": "PLAN",
+            "kind": "plan",
+            "version": record.version + 1,
+            "history": history,
+            "updated_at": now,
+        }
+        condition, values = self._version_condition(record.version)
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=_marshal(item),
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": _marshal(values)} if values else {}),
+            )
+        except ClientError as error:
+            raise translate(error) from error
+
+    def record_rejection(self, event_id: str, reason: str, raw: str | None, now: int) -> bool:
+        """Keep a rejected event for inspection; False when the same event was rejected before."""
+        item = self._rejection_item(Rejection(event_id, reason), raw, now)
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=_marshal(item),
+                ConditionExpression="attribute_not_exists(pk)",  # first rejection of this event only
+            )
+        except ClientError as error:
+            if isinstance(translate(error), AlreadyRecorded):
+                return False
+            raise translate(error) from error
+        return True
+
+    def get_rejection(self, event_id: str) -> dict[str, Any] | None:
+        found = self.client.get_item(
+            TableName=self.table_name, Key=_marshal({"pk": f"REJECTED#{event_id}", "sk": "REJECTED"})
+        )
+        return _unmarshal(found["Item"]) if "Item" in found else None
+
+    # -- item shapes ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _version_condition(version: int) -> tuple[str, dict[str, Any]]:
+        # Allowed prior states: no item yet for the first write, else exactly the version we read.
+        if version == 0:
+            return "attribute_not_exists(pk)", {}
+        return "version = :version", {":version": version}
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        # Allowed prior state: none. An event, effect or rejection is written once, never overwritten.
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": _marshal(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _state_put(self, record: TicketRecord, folded: Folded, emitted: set[str], now: int) -> dict[str, Any]:
+        state = folded.state
+        item = {
+            **ticket_key(record.ticket_id, "STATE"),
+            "kind": "state",
+            "version": record.version + 1,
+            "owner": state.customer_id if state else None,
+            "state": json.dumps(ticket_view(state)) if state else None,
+            "emitted": sorted(emitted) or None,
+            "folded_at": now,
+        }
+        condition, values = self._version_condition(record.version)
+        put: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": _marshal(item),
+            "ConditionExpression": condition,
+        }
+        if values:
+            put["ExpressionAttributeValues"] = _marshal(values)
+        return {"Put": put}
+
+    @staticmethod
+    def _timer_item(record: TicketRecord, folded: Folded) -> dict[str, Any]:
+        # Without gsi1 keys the item drops out of the sparse due-index: nothing left to fire.
+        due = folded.next_due
+        return {
+            **ticket_key(record.ticket_id, "TIMER"),
+            "kind": "timer",
+            "gsi1pk": TIMER_PARTITION if due is not None else None,
+            "gsi1sk": timer_sort_key(due, record.ticket_id) if due is not None else None,
+            "due_at": due,
+        }
+
+    @staticmethod
+    def _event_item(ticket_id: str, detail_type: str, event: EventDetail, now: int) -> dict[str, Any]:
+        return {
+            **ticket_key(ticket_id, f"EVENT#{event.event_id}"),
+            "kind": "event",
+            "detail_type": detail_type,
+            "detail": event.model_dump_json(),
+            "occurred_at": event.occurred_at.isoformat(),
+            "received_at": now,
+        }
+
+    @staticmethod
+    def _effect_item(effect: Effect, now: int) -> dict[str, Any]:
+        return {
+            "pk": f"EFFECT#{effect.effect_id}",
+            "sk": "EFFECT",
+            "kind": "effect",
+            "ticket_id": effect.ticket_id,
+            "emitted_at": now,
+            "payload": json.dumps(effect_view(effect)),
+        }
+
+    @staticmethod
+    def _rejection_item(rejection: Rejection, raw: str | None, now: int) -> dict[str, Any]:
+        return {
+            "pk": f"REJECTED#{rejection.event_id}",
+            "sk": "REJECTED",
+            "kind": "rejected",
+            "event_id": rejection.event_id,
+            "reason": rejection.reason,
+            "raw": raw[:MAX_RAW_CHARS] if raw else None,
+            "rejected_at": now,
+        }

@@ -1,0 +1,169 @@
+"""The application service behind ingest, sweeper and replay: load, fold with `sla`, commit, retry.
+
+It is the only place that knows the order of those steps, so every entry point (Lambda, CLI, tests)
+behaves the same way. Conflicts are retried here by re-reading and re-folding; what still fails is
+raised as transient for the caller's retry machinery (SQS redelivery, the next sweep).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from infra.errors import AlreadyRecorded, TransientStoreError, VersionConflict
+from infra.store import DueTimer, Store
+from sla.catalog import Catalog
+from sla.effects import Effect
+from sla.events import (
+    AlertAcknowledged,
+    AnyTicketEvent,
+    EventDetail,
+    InvalidEvent,
+    SupportPlanChanged,
+    TicketEvent,
+    TicketOpened,
+    parse_detail,
+)
+from sla.fold import Folded, fold
+
+Status = Literal["accepted", "duplicate", "rejected"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    event_id: str
+    ticket_id: str | None = None
+    reason: str | None = None
+    effects: tuple[Effect, ...] = ()
+
+
+class TicketService:
+    def __init__(self, store: Store, catalog: Catalog, max_attempts: int = 5) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.max_attempts = max_attempts
+
+    # -- events in ---------------------------------------------------------------------------------------
+
+    def accept_raw(self, body: str, now: int, fallback_id: str) -> Outcome:
+        """Take one EventBridge event as JSON text; anything invalid is rejected and kept, never raised."""
+        try:
+            envelope = json.loads(body)
+        except json.JSONDecodeError as error:
+            return self.reject(fallback_id, f"body: not JSON ({error.msg} at char {error.pos})", body, now)
+        if not isinstance(envelope, dict):
+            return self.reject(fallback_id, "body: an EventBridge event must be a JSON object", body, now)
+        return self.accept(envelope, now, fallback_id, body)
+
+    def accept(self, envelope: dict[str, Any], now: int, fallback_id: str, raw: str | None = None) -> Outcome:
+        raw = raw if raw is not None else json.dumps(envelope)
+        detail = envelope.get("detail")
+        event_id = detail.get("event_id") if isinstance(detail, dict) else None
+        event_id = (
+            event_id if isinstance(event_id, str) and event_id else str(envelope.get("id") or fallback_id)
+        )
+        if envelope.get("source") != "controlpanel.support":
+            return self.reject(
+                event_id, f"source: expected 'controlpanel.support', got {envelope.get('source')!r}", raw, now
+            )
+        detail_type = envelope.get("detail-type")
+        if not isinstance(detail_type, str):
+            return self.reject(event_id, "detail-type: missing", raw, now)
+        if not isinstance(detail, dict):
+            return self.reject(event_id, "detail: missing or not an object", raw, now)
+        try:
+            event = parse_detail(detail_type, detail)
+        except InvalidEvent as invalid:
+            return self.reject(event_id, invalid.reason, raw, now)
+        if isinstance(event, SupportPlanChanged):
+            return self._change_plan(event, raw, now)
+        assert isinstance(event, TicketEvent | AlertAcknowledged)
+        return self._append(detail_type, event, raw, now)
+
+    def reject(self, event_id: str, reason: str, raw: str | None, now: int) -> Outcome:
+        self.store.record_rejection(event_id, reason, raw, now)
+        return Outcome("rejected", event_id, reason=reason)
+
+    def _change_plan(self, change: SupportPlanChanged, raw: str, now: int) -> Outcome:
+        if change.support_level not in self.catalog.levels:
+            known = ", ".join(self.catalog.levels)
+            return self.reject(
+                change.event_id,
+                f"support_level: unknown level {change.support_level!r}; known: {known}",
+                raw,
+                now,
+            )
+        for _ in range(self.max_attempts):
+            record = self.store.load_plans(change.customer_id)
+            if any(c.event_id == change.event_id for c in record.changes):
+                return Outcome("duplicate", change.event_id)
+            try:
+                self.store.append_plan(record, change, now)
+            except AlreadyRecorded:
+                continue  # another writer appended first: re-read and try again
+            return Outcome("accepted", change.event_id)
+        raise TransientStoreError(f"plan of customer {change.customer_id}: too many concurrent changes")
+
+    def _append(
+        self, detail_type: str, event: TicketEvent | AlertAcknowledged, raw: str, now: int
+    ) -> Outcome:
+        ticket_id = event.ticket_id
+        for _ in range(self.max_attempts):
+            record = self.store.load_ticket(ticket_id)
+            if record.has_event(event.event_id):
+                return Outcome("duplicate", event.event_id, ticket_id)
+            owner = _owner(record.events)
+            if owner is not None and event.customer_id is not None and event.customer_id != owner:
+                reason = "customer_id: the ticket belongs to another customer"
+                self.store.record_rejection(event.event_id, reason, raw, now)
+                return Outcome("rejected", event.event_id, ticket_id, reason)
+            events: tuple[AnyTicketEvent, ...] = (*record.events, event)  # type: ignore[arg-type]
+            folded = self._fold(ticket_id, events, owner or event.customer_id, now)
+            try:
+                effects = self.store.commit(record, (detail_type, event), folded, now)
+            except AlreadyRecorded:
+                return Outcome("duplicate", event.event_id, ticket_id)
+            except VersionConflict:
+                continue
+            rejection = next((r for r in folded.rejected if r.event_id == event.event_id), None)
+            if rejection is not None:
+                return Outcome("rejected", event.event_id, ticket_id, rejection.reason, effects)
+            return Outcome("accepted", event.event_id, ticket_id, effects=effects)
+        raise TransientStoreError(f"ticket {ticket_id}: still conflicting after {self.max_attempts} attempts")
+
+    # -- timers and views --------------------------------------------------------------------------------
+
+    def refold(self, ticket_id: str, now: int) -> tuple[Effect, ...]:
+        """Fold a ticket at `now` and commit what became due: the sweeper's step for one timer."""
+        for _ in range(self.max_attempts):
+            record = self.store.load_ticket(ticket_id)
+            folded = self._fold(ticket_id, record.events, _owner(record.events), now)
+            try:
+                return self.store.commit(record, None, folded, now)
+            except VersionConflict:
+                continue
+        raise TransientStoreError(f"ticket {ticket_id}: still conflicting after {self.max_attempts} attempts")
+
+    def view(self, ticket_id: str, now: int) -> Folded:
+        """The ticket as it stands at `now`, without writing anything."""
+        record = self.store.load_ticket(ticket_id)
+        return self._fold(ticket_id, record.events, _owner(record.events), now)
+
+    def due_timers(
+        self, now: int, limit: int, start_after: str | None = None
+    ) -> tuple[list[DueTimer], str | None]:
+        return self.store.due_timers(now, limit, start_after)
+
+    def _fold(
+        self, ticket_id: str, events: tuple[AnyTicketEvent, ...], customer_id: str | None, now: int
+    ) -> Folded:
+        plans = self.store.load_plans(customer_id).changes if customer_id else ()
+        return fold(ticket_id, events, plans, self.catalog, now)
+
+
+def _owner(events: tuple[AnyTicketEvent, ...]) -> str | None:
+    """The customer of the ticket's first Ticket Opened, in event order."""
+    opened = [e for e in events if isinstance(e, TicketOpened)]
+    return min(opened, key=EventDetail.order_key).customer_id if opened else None

@@ -1,0 +1,34 @@
+"""Building the service from settings: the one place that turns configuration into clients and objects."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.config import Config
+
+from infra.catalog_source import load_catalog
+from infra.settings import EngineSettings
+from infra.store import Store
+from infra.ticket_service import TicketService
+
+# botocore's standard retry mode: backoff with jitter on throttling and 5xx, within the Lambda's time.
+AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=5)
+
+Clock = Callable[[], int]
+
+
+def wall_clock() -> int:
+    return int(time.time())
+
+
+def dynamodb_client() -> Any:
+    import boto3  # the client is built at cold start, not at import
+
+    return boto3.client("dynamodb", config=AWS_CONFIG)
+
+
+def build_service(settings: EngineSettings, client: Any | None = None) -> TicketService:
+    store = Store(client or dynamodb_client(), settings.table_name)
+    return TicketService(store, load_catalog(settings.catalog_path), settings.max_attempts)
