@@ -23,12 +23,21 @@ Pause = tuple[int, int]
 
 _MAX_YEARS_AHEAD = 20
 
+_Compiled = tuple[list[int], list[int], list[int], list[int], int, int]
+"""A compiled calendar: interval starts, ends, prefix sums before and after each, and the safe epochs."""
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def to_epoch(instant: datetime) -> int:
-    """Whole UTC seconds of an aware datetime; a naive one is refused rather than guessed."""
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(f"naive datetime {instant.isoformat()} has no offset")
-    return int(instant.timestamp() // 1)
+    """Whole UTC seconds of an aware datetime, rounded down; a naive one is refused rather than guessed."""
+    # Integer timedelta arithmetic: about twice as fast as timestamp() on a zoneinfo datetime, and exact.
+    try:
+        delta = instant - _EPOCH
+    except TypeError:
+        raise ValueError(f"naive datetime {instant.isoformat()} has no offset") from None
+    return delta.days * 86_400 + delta.seconds
 
 
 def from_epoch(seconds: int) -> datetime:
@@ -83,7 +92,11 @@ class AlwaysCalendar:
 
 
 class WeeklyCalendar:
-    """Weekly hours compiled to sorted epoch intervals with prefix sums, extended a year at a time."""
+    """Weekly hours compiled to sorted epoch intervals with prefix sums, extended a year at a time.
+
+    The compiled arrays and the epochs they answer for without recompiling travel together in one tuple
+    that is replaced whole, so a reader never mixes the prefix sums of one compilation with another's.
+    """
 
     def __init__(self, schedule: Schedule) -> None:
         if schedule.weekly is None or not any(schedule.weekly):
@@ -92,53 +105,79 @@ class WeeklyCalendar:
         self._zone = ZoneInfo(schedule.zone)
         self._lock = threading.Lock()
         self._years = (0, -1)
-        self._safe = (1, 0)  # epochs [lo, hi) answered without compiling: the years covered, less a margin
-        self._starts: list[int] = []
-        self._ends: list[int] = []
-        self._cum: list[int] = []  # working seconds before interval i
-        self._cum_end: list[int] = []  # working seconds up to the end of interval i
+        # (starts, ends, cum, cum_end, safe_lo, safe_hi): cum[i] is the working time before interval i,
+        # cum_end[i] up to its end; epochs in [safe_lo, safe_hi) are answered without compiling.
+        self._state: _Compiled = ([], [], [], [], 1, 0)
 
     def position(self, instant: int) -> int:
-        self._cover(instant)
-        i = bisect_right(self._starts, instant) - 1
+        state = self._state
+        if not state[4] <= instant < state[5]:
+            state = self._cover(instant, instant)
+        starts, ends, cum = state[0], state[1], state[2]
+        i = bisect_right(starts, instant) - 1
         if i < 0:
             return 0
-        return self._cum[i] + min(instant, self._ends[i]) - self._starts[i]
+        end = ends[i]
+        return cum[i] + (instant if instant < end else end) - starts[i]
 
     def within(self, start: int, end: int) -> int:
         if end <= start:
             return 0
-        self._cover(start)
-        self._cover(end)
-        return self.position(end) - self.position(start)
+        state = self._state
+        if not (state[4] <= start and end < state[5]):
+            state = self._cover(start, end)
+        starts, ends, cum = state[0], state[1], state[2]
+        j = bisect_right(starts, end) - 1
+        if j < 0:
+            return 0
+        stop = ends[j]
+        total = cum[j] + (end if end < stop else stop) - starts[j]
+        i = bisect_right(starts, start, 0, j + 1) - 1
+        if i >= 0:
+            stop = ends[i]
+            total -= cum[i] + (start if start < stop else stop) - starts[i]
+        return total
 
     def after(self, start: int, seconds: int) -> int:
         if seconds <= 0:
             return start
-        self._cover(start)
+        state = self._state
+        if not state[4] <= start < state[5]:
+            state = self._cover(start, start)
         while True:
-            target = self.position(start) + seconds
-            i = bisect_left(self._cum_end, target)
-            if i < len(self._cum_end):
-                # Lands inside interval i; a target used up exactly at closing time is due at closing time.
-                return self._starts[i] + (target - self._cum[i])
+            starts, ends, cum, cum_end = state[0], state[1], state[2], state[3]
+            i = bisect_right(starts, start) - 1
+            if i < 0:
+                target, i = seconds, 0
+            else:
+                stop = ends[i]
+                target = cum[i] + (start if start < stop else stop) - starts[i] + seconds
+            k = bisect_left(cum_end, target, i)
+            if k < len(cum_end):
+                # Lands inside interval k; a target used up exactly at closing time is due at closing time.
+                return starts[k] + (target - cum[k])
             lo, hi = self._years
             if hi - datetime.fromtimestamp(start, UTC).year > _MAX_YEARS_AHEAD:
                 raise ValueError("no working time within 20 years of the start")
-            self._compile(lo, hi + 1)
+            state = self._compile(lo, hi + 1)
 
-    def _cover(self, instant: int) -> None:
-        if self._safe[0] <= instant < self._safe[1]:
-            return
-        year = datetime.fromtimestamp(instant, UTC).year
+    def _cover(self, first: int, last: int) -> _Compiled:
+        """Compile enough years for both instants to be answered, keeping every year compiled so far."""
+        state = self._state
+        if state[4] <= first and last < state[5]:
+            return state
+        first_year = datetime.fromtimestamp(first, UTC).year - 1
+        last_year = datetime.fromtimestamp(last, UTC).year + 1
         lo, hi = self._years
-        if hi < lo:
-            self._compile(year - 1, year + 1)
-        else:
-            self._compile(min(lo, year - 1), max(hi, year + 1))
+        if hi >= lo:
+            first_year, last_year = min(lo, first_year), max(hi, last_year)
+        return self._compile(first_year, last_year)
 
-    def _compile(self, first_year: int, last_year: int) -> None:
+    def _compile(self, first_year: int, last_year: int) -> _Compiled:
         with self._lock:
+            lo, hi = self._years
+            if lo <= first_year and last_year <= hi:  # another thread got there first
+                return self._state
             closed = self._closed_dates(first_year, last_year)
             weekly = self._schedule.weekly
             assert weekly is not None
@@ -168,13 +207,18 @@ class WeeklyCalendar:
                 cum.append(total)
                 total += e - s
                 cum_end.append(total)
-            self._starts, self._ends, self._cum, self._cum_end = starts, ends, cum, cum_end
-            self._years = (first_year, last_year)
             # A year of margin on each side absorbs any zone offset at the turn of a year.
-            self._safe = (
-                int(datetime(first_year + 1, 1, 1, tzinfo=UTC).timestamp()),
-                int(datetime(last_year, 1, 1, tzinfo=UTC).timestamp()),
+            state: _Compiled = (
+                starts,
+                ends,
+                cum,
+                cum_end,
+                to_epoch(datetime(first_year + 1, 1, 1, tzinfo=UTC)),
+                to_epoch(datetime(last_year, 1, 1, tzinfo=UTC)),
             )
+            self._state = state
+            self._years = (first_year, last_year)
+            return state
 
     def _local_epoch(self, midnight: datetime, seconds: int) -> int:
         # Wall-clock arithmetic: 08:00 local is 08:00 whatever the offset that day; fold=0 resolves gaps.
@@ -184,14 +228,18 @@ class WeeklyCalendar:
     def _closed_dates(self, first_year: int, last_year: int) -> set[date]:
         closed = set(self._schedule.closed_dates)
         if self._schedule.country:
-            closed |= set(public_holidays(self._schedule.country, self._schedule.subdivision, first_year, last_year))
+            closed |= set(
+                public_holidays(self._schedule.country, self._schedule.subdivision, first_year, last_year)
+            )
         return closed
 
 
 def public_holidays(country: str, subdivision: str | None, first_year: int, last_year: int) -> list[date]:
     import holidays  # 150 ms to import: only schedules with holidays pay for it
 
-    return list(holidays.country_holidays(country, subdiv=subdivision, years=range(first_year, last_year + 1)))
+    return list(
+        holidays.country_holidays(country, subdiv=subdivision, years=range(first_year, last_year + 1))
+    )
 
 
 @lru_cache(maxsize=256)
@@ -202,11 +250,28 @@ def compile_schedule(schedule: Schedule) -> Calendar:
     return WeeklyCalendar(schedule)
 
 
+def _disjoint(pauses: Sequence[Pause]) -> list[Pause]:
+    """Pauses in time order, overlapping or touching ones merged and empty ones dropped.
+
+    A clock is paused or not: two records that overlap pause it once, and their order does not matter.
+    """
+    merged: list[Pause] = []
+    for pause_start, pause_end in sorted(pauses):
+        if pause_end <= pause_start:
+            continue
+        if merged and pause_start <= merged[-1][1]:
+            if pause_end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], pause_end)
+        else:
+            merged.append((pause_start, pause_end))
+    return merged
+
+
 def after_with_pauses(calendar: Calendar, start: int, seconds: int, pauses: Sequence[Pause]) -> int:
     """When `seconds` of working time have run since `start`, not counting the closed `pauses`."""
     remaining = seconds
     cursor = start
-    for pause_start, pause_end in pauses:
+    for pause_start, pause_end in _disjoint(pauses):
         if pause_end <= cursor:
             continue
         if pause_start > cursor:
@@ -221,7 +286,7 @@ def after_with_pauses(calendar: Calendar, start: int, seconds: int, pauses: Sequ
 def within_with_pauses(calendar: Calendar, start: int, end: int, pauses: Sequence[Pause]) -> int:
     """Working seconds in [start, end) outside the `pauses`."""
     total = calendar.within(start, end)
-    for pause_start, pause_end in pauses:
+    for pause_start, pause_end in _disjoint(pauses):
         lo, hi = max(pause_start, start), min(pause_end, end)
         if hi > lo:
             total -= calendar.within(lo, hi)
