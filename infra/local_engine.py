@@ -19,11 +19,14 @@ from types import TracebackType
 from typing import Any
 
 from infra.catalog_source import load_catalog
+from infra.settings import SweeperSettings
 from infra.store import Store
 from infra.ticket_service import TicketService
+from infra.views import iso
 from sla.fold import Folded
 
 REGION = "eu-west-1"
+SWEEP_INTERVAL = 60  # seconds: the SweeperFunction's schedule in template.yaml
 ACCOUNT = "123456789012"
 _QUIET_ENV = {
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -106,9 +109,10 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        from functions import ingest
+        from functions import ingest, sweeper
 
         ingest.configure(None)
+        sweeper.configure(None)
         self._mock.stop()
         for key, value in self._saved_env.items():
             if value is None:
@@ -117,12 +121,18 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
                 os.environ[key] = value
 
     def _wire_handlers(self) -> None:
-        from functions import ingest
+        from functions import ingest, sweeper
 
         ingest.configure(ingest.Dependencies(self.service, self.clock))
-        handler = ingest.logger.registered_handler
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(self.logs)  # keep the handlers' JSON logs off the CLI's stdout
+        sweeper.configure(
+            sweeper.Dependencies(
+                self.service, self.clock, SweeperSettings(table_name=self.resources.table_name)
+            )
+        )
+        for module in (ingest, sweeper):
+            handler = module.logger.registered_handler
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(self.logs)  # keep the handlers' JSON logs off the CLI's stdout
 
     # -- driving the pipeline ---------------------------------------------------------------------------
 
@@ -133,8 +143,41 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         response: dict[str, Any] = ingest.handler(sqs_event(bodies), FakeLambdaContext("IngestFunction"))
         return response
 
+    def sweep(self) -> dict[str, Any]:
+        """Run the SweeperFunction handler once at the simulated now, as its schedule would."""
+        from functions import sweeper
+
+        event = {
+            "version": "0",
+            "id": f"sweep-{self.now}",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": iso(self.now),
+            "region": REGION,
+            "resources": [],
+            "detail": {},
+        }
+        response: dict[str, Any] = sweeper.handler(event, FakeLambdaContext("SweeperFunction"))
+        return response
+
     def advance_to(self, instant: int) -> None:
-        """Move the simulated clock forward (never back)."""
+        """Move the simulated clock to `instant`, running the every-minute sweeper on the way.
+
+        Only the minutes at which a timer is due are visited: a sweep at any other minute reads nothing
+        and does nothing, so skipping it changes no outcome. A sweep at `instant` itself is left for after
+        the events of that instant, as it would be deployed.
+        """
+        last_sweep = -1
+        while True:
+            due = self.store.next_timer()
+            if due is None:
+                break
+            tick = max(-(-due // SWEEP_INTERVAL) * SWEEP_INTERVAL, self.now, last_sweep + SWEEP_INTERVAL)
+            if tick >= instant:
+                break
+            self.now = last_sweep = tick
+            self.sweep()
         self.now = max(self.now, instant)
 
     # -- reading the outcome ----------------------------------------------------------------------------

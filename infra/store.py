@@ -159,6 +159,22 @@ class Store:
         last = page.get("LastEvaluatedKey")
         return timers, (json.dumps(last) if last else None)
 
+    def next_timer(self) -> int | None:
+        """The earliest due instant of any ticket, for a simulated clock that skips idle minutes."""
+        try:
+            page = self.client.query(
+                TableName=self.table_name,
+                IndexName="due-index",
+                KeyConditionExpression="gsi1pk = :due",
+                ExpressionAttributeValues=_marshal({":due": TIMER_PARTITION}),
+                Limit=1,
+                ScanIndexForward=True,
+            )
+        except ClientError as error:
+            raise translate(error) from error
+        items = page.get("Items", [])
+        return int(_unmarshal(items[0])["gsi1sk"].split("#", 1)[0]) if items else None
+
     # -- writes -----------------------------------------------------------------------------------------
 
     def claim_timer(self, timer: DueTimer, now: int, lease_seconds: int) -> bool:

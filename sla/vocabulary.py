@@ -6,7 +6,18 @@ Severity = Literal["critical", "high", "medium", "low"]
 Metric = Literal["first_response", "next_response", "resolution", "hardware_replacement"]
 ComponentClass = Literal["hot_swap", "cold_swap", "board"]
 Component = Literal[
-    "disk", "ssd", "nvme", "psu", "fan", "ram", "nic", "raid_controller", "gpu", "motherboard", "cpu", "chassis"
+    "disk",
+    "ssd",
+    "nvme",
+    "psu",
+    "fan",
+    "ram",
+    "nic",
+    "raid_controller",
+    "gpu",
+    "motherboard",
+    "cpu",
+    "chassis",
 ]
 Status = Literal["open", "pending_customer", "resolved", "closed"]
 Locale = Literal["en", "fr", "ru"]
