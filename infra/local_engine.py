@@ -147,7 +147,7 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         """Run the SweeperFunction handler once at the simulated now, as its schedule would."""
         from functions import sweeper
 
-        event = {
+        event: dict[str, Any] = {
             "version": "0",
             "id": f"sweep-{self.now}",
             "detail-type": "Scheduled Event",
