@@ -406,4 +406,4 @@ def due(
 
 
 # Command modules: each registers its commands on `app` when imported (keep these imports last).
-from cli import demo, replay  # noqa: E402, F401
+from cli import demo, invoke, replay  # noqa: E402, F401

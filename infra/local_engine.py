@@ -7,6 +7,7 @@ the table is created from template.yaml, so the local run cannot drift from the 
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
@@ -142,6 +143,19 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
 
         response: dict[str, Any] = ingest.handler(sqs_event(bodies), FakeLambdaContext("IngestFunction"))
         return response
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """Run a function of template.yaml on its event, as `sam local invoke` would, but on moto."""
+        from infra.local_stack import load_template
+
+        resources = load_template().get("Resources", {})
+        declared = resources.get(function, {})
+        if declared.get("Type") != "AWS::Serverless::Function":
+            known = sorted(k for k, v in resources.items() if v.get("Type") == "AWS::Serverless::Function")
+            raise ValueError(f"unknown function {function!r}; known: {', '.join(known)}")
+        module_name, _, attribute = declared["Properties"]["Handler"].rpartition(".")
+        handler = getattr(importlib.import_module(module_name), attribute)
+        return handler(event, FakeLambdaContext(function))
 
     def sweep(self) -> dict[str, Any]:
         """Run the SweeperFunction handler once at the simulated now, as its schedule would."""
