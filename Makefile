@@ -33,7 +33,7 @@ types: $(DEV_STAMP)
 	$(BIN)/mypy sla infra functions cli
 
 unit: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
