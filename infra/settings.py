@@ -26,3 +26,26 @@ class SweeperSettings(EngineSettings):
     page_size: int = Field(default=100, ge=1, le=1000)
     max_pages: int = Field(default=20, ge=1)
     lease_seconds: int = Field(default=120, ge=10)
+
+
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+
+
+class NotifierSettings(EngineSettings):
+    """The notifier's channels. The variable names are the template's, hence the aliases beside SLA_."""
+
+    model_config = SettingsConfigDict(populate_by_name=True)
+
+    oncall_topic_arn: str = Field(min_length=1, validation_alias="ONCALL_TOPIC_ARN")
+    routes_parameter_name: str = Field(pattern=r"^/", validation_alias="ROUTES_PARAMETER_NAME")
+    secrets_prefix: str = Field(min_length=1, validation_alias="SECRETS_PREFIX")
+    ses_sender: str = Field(min_length=3, validation_alias="SES_SENDER")
+    notifier_dlq_url: str = Field(min_length=1, validation_alias="NOTIFIER_DLQ_URL")
+    pagerduty_events_url: str = PAGERDUTY_EVENTS_URL
+    # Seconds the routes and secrets are cached, so a batch does not read SSM and Secrets Manager per record.
+    config_max_age: int = Field(default=300, ge=0, le=3600)
+    # HTTP attempts per channel and timeout per attempt: bounded so a batch of 10 fits the 30 s Lambda timeout.
+    http_max_attempts: int = Field(default=3, ge=1, le=10)
+    http_timeout_seconds: float = Field(default=3.0, gt=0, le=10)
+    # Idempotency records outlive the stream's 24 h retention, so no redelivery can send twice.
+    delivery_record_ttl: int = Field(default=172_800, ge=86_400)
