@@ -7,6 +7,7 @@ the table is created from template.yaml, so the local run cannot drift from the 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -30,7 +31,6 @@ REGION = "eu-west-1"
 SWEEP_INTERVAL = 60  # seconds: the SweeperFunction's schedule in template.yaml
 ACCOUNT = "123456789012"
 _QUIET_ENV = {
-    "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "SlaEngine",
     "POWERTOOLS_SERVICE_NAME": "sla-engine",
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -83,6 +83,7 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         self.logs = io.StringIO()
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
+        self._log_streams: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     def clock(self) -> int:
         return self.now
@@ -97,10 +98,15 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         self._mock.start()
         import boto3
 
-        from infra.local_stack import create_resources
+        from infra.local_stack import create_resources, load_template
 
         self.session = boto3.Session(region_name=REGION)
         self.resources = create_resources(self.session)
+        self._handlers = {
+            logical_id: resource["Properties"]["Handler"]
+            for logical_id, resource in load_template()["Resources"].items()
+            if resource.get("Type") == "AWS::Serverless::Function"
+        }
         self.dynamodb = self.session.client("dynamodb")
         self.store = Store(self.dynamodb, self.resources.table_name)
         self.service = TicketService(self.store, load_catalog(self.catalog_path))
@@ -114,6 +120,8 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
 
         ingest.configure(None)
         sweeper.configure(None)
+        for handler, stream in self._log_streams:
+            handler.setStream(stream)
         self._mock.stop()
         for key, value in self._saved_env.items():
             if value is None:
@@ -133,34 +141,31 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         for module in (ingest, sweeper):
             handler = module.logger.registered_handler
             if isinstance(handler, logging.StreamHandler):
-                handler.setStream(self.logs)  # keep the handlers' JSON logs off the CLI's stdout
+                # Keep the handlers' JSON logs off the CLI's stdout, until the engine closes.
+                self._log_streams.append((handler, handler.setStream(self.logs)))
 
     # -- driving the pipeline ---------------------------------------------------------------------------
 
     def deliver(self, bodies: list[str]) -> dict[str, Any]:
         """Run one SQS batch through the IngestFunction handler at the simulated now."""
-        from functions import ingest
-
-        response: dict[str, Any] = ingest.handler(sqs_event(bodies), FakeLambdaContext("IngestFunction"))
+        response: dict[str, Any] = self.invoke("IngestFunction", sqs_event(bodies))
         return response
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
-        """Run a function of template.yaml on its event, as `sam local invoke` would, but on moto."""
-        from infra.local_stack import load_template
+        """Run a function of template.yaml on its event, as `sam local invoke` would, but on moto.
 
-        resources = load_template().get("Resources", {})
-        declared = resources.get(function, {})
-        if declared.get("Type") != "AWS::Serverless::Function":
-            known = sorted(k for k, v in resources.items() if v.get("Type") == "AWS::Serverless::Function")
-            raise ValueError(f"unknown function {function!r}; known: {', '.join(known)}")
-        module_name, _, attribute = declared["Properties"]["Handler"].rpartition(".")
+        What the handler prints (Powertools' metrics, logs) goes to `self.logs`, off the CLI's stdout.
+        """
+        handler_path = self._handlers.get(function)
+        if handler_path is None:
+            raise ValueError(f"unknown function {function!r}; known: {', '.join(sorted(self._handlers))}")
+        module_name, _, attribute = handler_path.rpartition(".")
         handler = getattr(importlib.import_module(module_name), attribute)
-        return handler(event, FakeLambdaContext(function))
+        with contextlib.redirect_stdout(self.logs):
+            return handler(event, FakeLambdaContext(function))
 
     def sweep(self) -> dict[str, Any]:
         """Run the SweeperFunction handler once at the simulated now, as its schedule would."""
-        from functions import sweeper
-
         event: dict[str, Any] = {
             "version": "0",
             "id": f"sweep-{self.now}",
@@ -172,7 +177,7 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
             "resources": [],
             "detail": {},
         }
-        response: dict[str, Any] = sweeper.handler(event, FakeLambdaContext("SweeperFunction"))
+        response: dict[str, Any] = self.invoke("SweeperFunction", event)
         return response
 
     def advance_to(self, instant: int) -> None:
