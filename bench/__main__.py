@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench import calendar_peers
+from bench import calendar_peers, ingest_rate, sweep_cost
 
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("working-time calendar vs businesstimedelta and pandas", calendar_peers.run),
+    ("ingest throughput on moto", ingest_rate.run),
+    ("sweep cost: items read with 100,000 open tickets", sweep_cost.run),
 ]
 
 
