@@ -1,114 +1,408 @@
-"""`sla-engine demo`: the catalog and a few due times worked through, for a first look that needs no AWS.
+"""`sla-engine demo`: a week of support tickets run through the real engine, told as a story.
 
-A stand-in until the full demo (a day of tickets replayed on the embedded backend) replaces this module; the
-examples are picked to show what the tables alone do not: holidays, weekends, 24/7 and hardware windows.
+The demo is the project's first impression (`make demo` on a fresh clone), so it runs the very pipeline of
+`sla-engine replay` on the built-in scenario of `cli/demo_scenario.py` rather than a mock-up: what it shows
+is what the deployed functions would do. The table output is for people (a timeline in each customer's
+wall-clock time, then a verdict per clock); `--format json` is the replay document, for scripts and tests.
 """
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
-from cli.main import CatalogOption, app, human, iso_utc, open_catalog, plans_tables, stdout_console
-from sla.plans import explain_due
-from sla.vocabulary import Component, Metric, Severity
+from cli.demo_scenario import CUSTOMERS, HORIZON, Customer, customer_of, scenario_events
+from cli.main import CatalogOption, app, fail, human, iso_utc, open_catalog, stdout_console
+from infra.catalog_source import CatalogError
 
-TITLE = "SLA engine — catalog and worked examples"
+TITLE = "SLA engine demo — Easter week 2026 at a hosting provider's support desk"
+BREACH_MARK = "✗ BREACHED"
+TIME_FORMAT = "%a %d %H:%M"  # weekday and day: the whole scenario is in April 2026, as the title says
 
-
-@dataclass(frozen=True)
-class Example:
-    level: str
-    severity: Severity
-    opened: str
-    why: str
-    metric: Metric = "first_response"
-    component: Component | None = None
-    timezone: str = "Europe/Paris"
-    country: str = "FR"
-
-
-EXAMPLES = (
-    Example(
-        "premium",
-        "high",
-        "2026-04-03T17:30:00+02:00",
-        "Friday 17:30: 30 min left on Friday, Easter Monday is a holiday, 1h30 more on Tuesday from 08:00",
-    ),
-    Example(
-        "business",
-        "critical",
-        "2026-04-04T23:45:00+02:00",
-        "24/7 coverage counts straight through Saturday night",
-    ),
-    Example(
-        "standard",
-        "critical",
-        "2026-04-04T23:45:00+02:00",
-        "the same instant on business hours starts counting on Tuesday 08:00 (weekend, then Easter Monday)",
-    ),
-    Example(
-        "enterprise",
-        "high",
-        "2026-04-05T03:00:00+02:00",
-        "a failed disk is hot_swap: replaced within 2h, counted 24/7 whatever the level's coverage",
-        metric="hardware_replacement",
-        component="disk",
-    ),
-)
+ALERT_WORDS = {
+    "warning": "at risk",
+    "acknowledge": "ladder stopped",
+    "resolve": "answered",
+}
+ALERT_STYLES = {"warning": "yellow", "trigger": "bold red", "acknowledge": "cyan", "resolve": "green"}
+NOTIFICATION_WORDS = {
+    "acknowledged": "response due time quoted",
+    "hardware_scheduled": "replacement ETA quoted",
+    "breach_apology": "the commitment was missed",
+    "hardware_completed": "the part was replaced",
+    "survey": "how did we do?",
+}
 
 
 @app.command()
-def demo(catalog: CatalogOption = None) -> None:
-    """Show the support catalog and worked examples of due times, without any AWS account.
+def demo(
+    output_format: Annotated[
+        str, typer.Option("--format", help="table (a story for people) or json (the replay document).")
+    ] = "table",
+    catalog: CatalogOption = None,
+) -> None:
+    """Replay a built-in week of support tickets through the engine on moto, and show what it did.
+
+    Four customers, one per support level, in four time zones; incidents of every severity, a hardware
+    replacement, an escalation, breaches with and without acknowledgement, and one invalid event. The events
+    go through the same code path as `sla-engine replay` (the Lambda handlers on an in-process moto
+    backend, with a simulated clock and the sweeper every simulated minute). No AWS account is needed.
 
     Examples:
 
     ```
     sla-engine demo
+    sla-engine demo --format json | jq '.alerts[] | select(.kind == "trigger")'
     make demo
     ```
     """
+    if output_format not in ("table", "json"):
+        fail("--format", f"{output_format!r} is not one of 'table', 'json'")
+    # Checked before moto starts, so that a bad catalog is a one-line error and not a half-started backend.
     loaded = open_catalog(catalog)
-    console = stdout_console()
-    console.rule(f"[bold]{TITLE}")
-    for table in plans_tables(loaded):
-        console.print(table)
+    missing = sorted({c.support_level for c in CUSTOMERS} - set(loaded.levels))
+    if missing:
+        fail("--catalog", f"the demo's customers are on levels the catalog lacks: {', '.join(missing)}")
 
-    console.print(Text("Worked examples: when is it due?", style="bold"), justify="center")
-    for number, example in enumerate(EXAMPLES, start=1):
-        result = explain_due(
-            loaded,
-            example.level,
-            example.metric,
-            example.severity,
-            datetime.fromisoformat(example.opened),
-            example.timezone,
-            example.country,
-            example.component,
+    from infra.replay import replay as run_replay  # moto and the handlers load only when replaying
+
+    events = scenario_events()
+    started = time.perf_counter()
+    try:
+        document = run_replay([json.dumps(event) for event in events], HORIZON, catalog)
+    except CatalogError as error:
+        fail("--catalog", str(error))
+    if output_format == "json":
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    print_story(stdout_console(), events, document, time.perf_counter() - started)
+
+
+# -- reading the document ---------------------------------------------------------------------------------
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def utc_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def local_time(at: datetime, customer: Customer | None, zone: bool = True) -> str:
+    """Wall-clock time in the customer's zone, with its abbreviation: how the customer was told it."""
+    if customer is None:
+        return ""
+    local = at.astimezone(ZoneInfo(customer.timezone))
+    return f"{local:{TIME_FORMAT}} {local.tzname()}" if zone else f"{local:{TIME_FORMAT}}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the timeline; `rank` keeps an event before what the engine did at the same instant."""
+
+    at: datetime
+    rank: int
+    ticket_id: str
+    customer: Customer | None
+    tag: Text
+    what: Text
+
+
+def owners(events: Iterable[dict[str, Any]]) -> dict[str, Customer]:
+    """Each ticket's customer, from its Ticket Opened: acknowledgements from on-call tools do not name one."""
+    found = {}
+    for event in events:
+        detail = event["detail"]
+        customer = customer_of(detail.get("customer_id"))
+        if event["detail-type"] == "Ticket Opened" and customer is not None:
+            found[detail["ticket_id"]] = customer
+    return found
+
+
+def describe_event(event: dict[str, Any]) -> str:
+    """The event in the words a support agent would use; tolerant, since a rejected event may be malformed."""
+    detail: dict[str, Any] = event["detail"]
+    kind = str(event["detail-type"])
+    if kind == "Support Plan Changed":
+        customer = customer_of(detail.get("customer_id"))
+        name = customer.name if customer else detail.get("customer_id")
+        contact = "" if detail.get("contact_email") else " (no contact e-mail)"
+        return f"{name} subscribes to {detail.get('support_level')}{contact}"
+    if kind == "Ticket Opened":
+        category = detail.get("category") or "ticket"
+        return f"opened: {detail.get('severity')} {category} “{detail.get('subject')}”"
+    if kind == "Ticket Message Posted":
+        if detail.get("visibility") != "public":
+            return f"{detail.get('author')} posts an internal note (meets and starts no clock)"
+        if detail.get("author") == "agent":
+            return "agent answers the customer"
+        return "customer writes again and waits for an answer"
+    if kind == "Ticket Status Changed":
+        status = detail.get("status")
+        note = {"pending_customer": " (waiting for the customer)", "closed": " (stops every clock)"}
+        return f"status → {status}{note.get(str(status), '')}"
+    if kind == "Ticket Severity Changed":
+        return f"severity changed to {detail.get('severity')}"
+    if kind == "Hardware Replacement Requested":
+        return f"hardware replacement requested: {detail.get('component')} of {detail.get('server_id')}"
+    if kind == "Hardware Replacement Completed":
+        return f"hardware replaced: {detail.get('component')} of {detail.get('server_id')}"
+    if kind == "Alert Acknowledged":
+        return f"{detail.get('acknowledged_by')} acknowledges the {detail.get('metric')} alert"
+    return kind
+
+
+def timeline_rows(events: list[dict[str, Any]], document: dict[str, Any]) -> list[Row]:
+    """Incoming events, alerts and notifications merged in time order, as one story."""
+    ticket_owner = owners(events)
+    rejected = {r["event_id"]: r["reason"] for r in document["rejected"]}
+    rows = []
+    for event in events:
+        detail = event["detail"]
+        ticket_id = detail.get("ticket_id", "")
+        what = Text(describe_event(event))
+        reason = rejected.get(detail.get("event_id"))
+        if reason is not None:
+            what.append(f" — rejected: {reason}", style="bold red")
+        customer = customer_of(detail.get("customer_id")) or ticket_owner.get(ticket_id)
+        tag = Text("event", style="bold red" if reason else "bold")
+        rows.append(Row(instant(detail["occurred_at"]), 0, ticket_id, customer, tag, what))
+
+    breached: set[str] = set()
+    for alert in document["alerts"]:
+        kind = alert["kind"]
+        if kind == "trigger":
+            why = "BREACH" if alert["dedup_key"] not in breached else "not acknowledged: next step"
+            breached.add(alert["dedup_key"])
+        else:
+            why = ALERT_WORDS.get(kind, "")
+        words = f"{kind} {alert['metric']} #{alert['cycle']} → {alert['route']}" + (
+            f" ({why})" if why else ""
         )
-        clock = (
-            f"{example.component} replacement"
-            if example.component
-            else f"{example.severity} {example.metric.replace('_', ' ')}"
+        rows.append(
+            Row(
+                instant(alert["at"]),
+                1,
+                alert["ticket_id"],
+                ticket_owner.get(alert["ticket_id"]),
+                Text("alert", style=ALERT_STYLES.get(kind, "")),
+                Text(words, style=ALERT_STYLES.get(kind, "")),
+            )
         )
-        console.print(
-            f"[bold]{number}. {example.level}[/bold] · {clock} · {human(result.target_seconds)} "
-            f"({example.timezone}, {example.country})\n"
-            f"   opened  {_local(result.opened, example.timezone)}\n"
-            f"   due     {_local(result.at, example.timezone)}  = {iso_utc(result.at)}\n"
-            f"   [dim]{example.why}[/dim]\n",
-            highlight=False,
+    for note in document["notifications"]:
+        words = NOTIFICATION_WORDS.get(note["kind"], "")
+        rows.append(
+            Row(
+                instant(note["at"]),
+                2,
+                note["ticket_id"],
+                customer_of(note["customer_id"]) or ticket_owner.get(note["ticket_id"]),
+                Text("customer", style="blue"),
+                Text(f"{note['kind']}: {words} [{note['channel']}, {note['locale']}]", style="blue"),
+            )
         )
+    return sorted(rows, key=lambda r: (r.at, r.rank))
+
+
+def verdict(clock: dict[str, Any], horizon: datetime) -> Text:
+    """What became of the promise, and by how much, so a breach reads as one at a glance."""
+    state = clock["state"]
+    due = instant(clock["due_at"]) if clock["due_at"] else None
+    stopped = instant(clock["stopped_at"]) if clock["stopped_at"] else None
+    if state == "breached":
+        late = "" if due is None else f"\n{human(int(((stopped or horizon) - due).total_seconds()))} late"
+        return Text(f"{BREACH_MARK}{late}", style="bold red")
+    if state == "met":
+        spare = (
+            "" if due is None or stopped is None else f"\n{human(int((due - stopped).total_seconds()))} early"
+        )
+        return Text(f"✓ met in time{spare}", style="green")
+    left = human(max(0, clock["target_seconds"] - clock["elapsed_seconds"]))
+    if state == "running":
+        return Text(f"running\n{left} to go", style="yellow")
+    if state == "paused":
+        return Text(f"paused\n{left} to go", style="cyan")
+    return Text(f"{state}\n(ticket closed)", style="dim")  # the ticket was closed while it ran
+
+
+# -- printing ---------------------------------------------------------------------------------------------
+
+
+def print_story(
+    console: Console, events: list[dict[str, Any]], document: dict[str, Any], seconds: float
+) -> None:
+    console.rule(f"[bold]{TITLE}")
     console.print(
-        f"Try: sla-engine due --level premium --severity high --opened {EXAMPLES[0].opened}", style="dim"
+        f"A week of a hosting provider's support desk: four customers, one per support level, in four time "
+        f"zones, and their {len(events)} control-panel events (Easter week: Good Friday is a holiday in "
+        "Germany, Easter Monday in France and Germany). Nothing here is a mock-up of the engine: each event goes through "
+        "the deployed code path, delivered as an SQS record to the IngestFunction handler, on AWS services "
+        "emulated in process by moto (the DynamoDB table is built from template.yaml). The clock is "
+        "simulated: each event is processed at its occurred_at, and the SweeperFunction runs every simulated "
+        f"minute to fire warnings, breaches and escalation steps, up to {iso_utc(HORIZON)}. "
+        "No AWS account and no Docker are needed; `sla-engine replay` runs the same pipeline on your files.",
+        highlight=False,
+        markup=False,
+    )
+    console.print(customers_table())
+    console.print(timeline_table(events, document))
+    console.print(summary_table(document))
+    console.print(alerts_table(document))
+    console.print(notifications_table(document))
+    console.print(rejected_table(events, document))
+    console.print(
+        f"{len(events)} events in, {len(document['alerts'])} alerts and {len(document['notifications'])} "
+        f"customer notifications out, {len(document['rejected'])} rejected; simulated "
+        f"{iso_utc(min(instant(e['detail']['occurred_at']) for e in events))} → {iso_utc(HORIZON)} "
+        f"in {seconds:.1f} s. The same as JSON: sla-engine demo --format json",
+        style="dim",
+        highlight=False,
+        markup=False,
     )
 
 
-def _local(instant: datetime, timezone: str) -> str:
-    # The weekday is the point of most examples, so it is spelled out next to the local time.
-    local = instant.astimezone(ZoneInfo(timezone))
-    return f"{local:%a} {local.isoformat(timespec='minutes')}"
+def customers_table() -> Table:
+    table = Table(title="Customers", box=box.SIMPLE_HEAD)
+    for column in ("customer", "name", "level", "time zone", "country", "locale", "contact"):
+        table.add_column(column)
+    for customer in CUSTOMERS:
+        table.add_row(
+            customer.customer_id,
+            customer.name,
+            customer.support_level,
+            customer.timezone,
+            customer.country,
+            customer.locale,
+            customer.contact_email or Text("none: deliveries are skipped", style="dim"),
+        )
+    return table
+
+
+def timeline_table(events: list[dict[str, Any]], document: dict[str, Any]) -> Table:
+    table = Table(
+        title="Timeline: what happened, and what the engine did", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    table.add_column("UTC", no_wrap=True)
+    table.add_column("customer's time", no_wrap=True)
+    table.add_column("ticket", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("what", ratio=1)
+    rows = timeline_rows(events, document)
+    for index, row in enumerate(rows):
+        last_of_day = (
+            index + 1 == len(rows)
+            or rows[index + 1].at.astimezone(UTC).date() != row.at.astimezone(UTC).date()
+        )
+        table.add_row(
+            utc_time(row.at),
+            local_time(row.at, row.customer),
+            row.ticket_id,
+            row.tag,
+            row.what,
+            end_section=last_of_day,
+        )
+    return table
+
+
+def summary_table(document: dict[str, Any]) -> Table:
+    table = Table(
+        title="Tickets and their SLA clocks at the end of the week", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    table.add_column("ticket", no_wrap=True)
+    table.add_column("clock", no_wrap=True)
+    table.add_column("worked/target", justify="right", no_wrap=True)
+    table.add_column("due: customer, UTC", no_wrap=True)
+    table.add_column("stopped", no_wrap=True)
+    table.add_column("verdict", min_width=14)
+    for ticket in document["tickets"]:
+        customer = customer_of(ticket["customer_id"])
+        about = Text(f"{ticket['ticket_id']} {ticket['support_level']}\n", style="bold")
+        about.append(f"{ticket['severity']}, {ticket['status']}", style="")
+        clocks = ticket["clocks"]
+        for index, clock in enumerate(clocks):
+            due = instant(clock["due_at"]) if clock["due_at"] else None
+            stopped = instant(clock["stopped_at"]) if clock["stopped_at"] else None
+            name = clock["metric"].replace("_", " ")
+            table.add_row(
+                about if index == 0 else "",
+                f"{name} #{clock['cycle']}"
+                if clock["cycle"] > 1 or clock["metric"] == "next_response"
+                else name,
+                f"{human(clock['elapsed_seconds'])} / {human(clock['target_seconds'])}",
+                "" if due is None else f"{local_time(due, customer)}\n{utc_time(due)} UTC",
+                "" if stopped is None else local_time(stopped, customer, zone=False),
+                verdict(clock, HORIZON),
+                end_section=index == len(clocks) - 1,
+            )
+    table.caption = (
+        "Worked time leaves out pauses (pending_customer) and, on business hours, nights, weekends and "
+        "holidays; stopped is when the clock was met, cancelled, or answered after its breach."
+    )
+    return table
+
+
+def alerts_table(document: dict[str, Any]) -> Table:
+    table = Table(
+        title="Alerts to on-call (SNS, PagerDuty, Slack routes)", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    for column in ("at (UTC)", "ticket", "metric", "cycle", "kind", "route", "dedup key"):
+        table.add_column(column, no_wrap=True)
+    for alert in document["alerts"]:
+        style = ALERT_STYLES.get(alert["kind"], "")
+        table.add_row(
+            utc_time(instant(alert["at"])),
+            alert["ticket_id"],
+            alert["metric"],
+            str(alert["cycle"]),
+            Text(alert["kind"], style=style),
+            alert["route"],
+            alert["dedup_key"],
+        )
+    return table
+
+
+def notifications_table(document: dict[str, Any]) -> Table:
+    table = Table(title="Notifications to customers (SES e-mail)", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("at (UTC)", "customer's time", "ticket", "customer", "kind", "channel", "locale"):
+        table.add_column(column, no_wrap=True)
+    for note in document["notifications"]:
+        customer = customer_of(note["customer_id"])
+        table.add_row(
+            utc_time(instant(note["at"])),
+            local_time(instant(note["at"]), customer),
+            note["ticket_id"],
+            note["customer_id"],
+            note["kind"],
+            note["channel"],
+            note["locale"],
+        )
+    table.caption = (
+        "A customer without a contact address still gets a notification; only its delivery is skipped."
+    )
+    return table
+
+
+def rejected_table(events: list[dict[str, Any]], document: dict[str, Any]) -> Table:
+    types = {event["detail"].get("event_id"): event["detail-type"] for event in events}
+    table = Table(title="Rejected events (kept for inspection, nothing else changed)", box=box.SIMPLE_HEAD)
+    for column in ("event", "detail-type", "reason"):
+        table.add_column(column)
+    for rejection in document["rejected"]:
+        table.add_row(
+            rejection["event_id"],
+            types.get(rejection["event_id"], "?"),
+            Text(rejection["reason"], style="red"),
+        )
+    return table
