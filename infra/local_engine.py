@@ -91,6 +91,7 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
     def __enter__(self) -> LocalEngine:
         from moto import mock_aws  # only local runs pay for moto
 
+        catalog = load_catalog(self.catalog_path)  # before moto starts: a bad catalog leaves nothing behind
         for key, value in _QUIET_ENV.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
@@ -109,7 +110,7 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         }
         self.dynamodb = self.session.client("dynamodb")
         self.store = Store(self.dynamodb, self.resources.table_name)
-        self.service = TicketService(self.store, load_catalog(self.catalog_path))
+        self.service = TicketService(self.store, catalog)
         self._wire_handlers()
         return self
 

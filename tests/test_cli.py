@@ -265,18 +265,6 @@ def test_help_explains_each_command_with_examples() -> None:
     assert "SLA_CATALOG_PATH" in run("due", "--help").stdout
 
 
-def test_demo_shows_the_catalog_and_worked_examples() -> None:
-    result = run("demo")
-    assert result.exit_code == 0, result.output
-    out = result.stdout
-    assert "SLA engine — catalog and worked examples" in out
-    assert "Response targets" in out
-    assert "Hardware replacement windows" in out
-    assert "Tue 2026-04-07T09:30+02:00  = 2026-04-07T07:30:00Z" in out  # premium high, Friday evening
-    assert "Sun 2026-04-05T00:15+02:00  = 2026-04-04T22:15:00Z" in out  # business critical, Saturday night
-    assert "Sun 2026-04-05T05:00+02:00  = 2026-04-05T03:00:00Z" in out  # enterprise disk
-
-
 def test_importing_the_cli_stays_light() -> None:
     code = "import sys, cli.main; sys.exit(sorted({'boto3', 'holidays', 'moto'} & set(sys.modules)) != [])"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
