@@ -9,15 +9,20 @@ at exactly the due time meets the clock, an acknowledgement at exactly a ladder 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
+from typing import TypeVar
 
-from sla.calendar import Calendar, Pause, after_with_pauses, compile_schedule, to_epoch, within_with_pauses
+from sla.calendar import Calendar, Pause, after_with_pauses, compile_schedule, within_with_pauses
 from sla.catalog import DEFAULT_LEVEL, Catalog, Level
-from sla.effects import Alert, Effect, Notification, NotificationKind
+from sla.effects import Alert, AlertKind, Effect, Notification, NotificationKind
 from sla.events import (
     AlertAcknowledged,
     AnyTicketEvent,
+    EventDetail,
     HardwareReplacementCompleted,
     HardwareReplacementRequested,
     SupportPlanChanged,
@@ -34,9 +39,12 @@ WARNING_ROUTE = "oncall-l2"
 APOLOGY_METRICS: frozenset[Metric] = frozenset({"first_response", "hardware_replacement"})
 RETARGETED_METRICS: frozenset[Metric] = frozenset({"first_response", "next_response", "resolution"})
 PAUSABLE_METRICS: frozenset[Metric] = frozenset({"resolution", "hardware_replacement"})
+RESPONSE_METRICS: frozenset[Metric] = frozenset({"first_response", "next_response"})
+
+_E = TypeVar("_E", bound=EventDetail)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A customer's plan as in force at one instant; fields a plan change leaves out keep their value."""
 
@@ -47,7 +55,7 @@ class Plan:
     contact_email: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Clock:
     metric: Metric
     cycle: int
@@ -64,7 +72,7 @@ class Clock:
     component: Component | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TicketState:
     ticket_id: str
     customer_id: str
@@ -75,13 +83,13 @@ class TicketState:
     clocks: tuple[Clock, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejection:
     event_id: str
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Folded:
     """The ticket at `now`: its state, every effect due so far, the next instant a timer is due."""
 
@@ -91,8 +99,40 @@ class Folded:
     rejected: tuple[Rejection, ...]
 
 
+Timer = tuple[int, int, float]
+"""(instant, rank, argument): a warning (rank 0, its fraction), the breach (1), a ladder step (2, its index)."""
+
+_WARN, _BREACH, _PAGE = 0, 1, 2
+
+
 class _Clock:
-    """A clock during the simulation; mutable here, frozen into `Clock` at the end."""
+    """A clock during the simulation; mutable here, frozen into `Clock` at the end.
+
+    `timers` holds the clock's pending timers in firing order and is rebuilt whenever the clock changes, so
+    that finding the next timer of a ticket is a look at the head of each clock's list.
+    """
+
+    __slots__ = (
+        "acknowledged_at",
+        "breached_at",
+        "calendar",
+        "component",
+        "cycle",
+        "due_at",
+        "level",
+        "level_name",
+        "metric",
+        "paged",
+        "paused_since",
+        "pauses",
+        "server_id",
+        "started_at",
+        "state",
+        "stopped_at",
+        "target",
+        "timers",
+        "warned",
+    )
 
     def __init__(
         self,
@@ -122,29 +162,53 @@ class _Clock:
         self.server_id: str | None = None
         self.component: Component | None = None
         self.due_at: int | None = None
-        self.warn_times: list[tuple[int, float]] = []
+        self.timers: list[Timer] = []
         self.retime(start)
 
     def retime(self, now: int) -> None:
-        """Recompute the due time and warning times; a time already past fires at `now`."""
+        """Recompute the due time and the timers; a warning or breach whose instant is past fires at `now`.
+
+        A clock whose target was used up exactly when it was paused is due at that instant, but it can
+        only breach once it runs again: its breach fires at the resumption, never back in time.
+        """
         if self.state != "running":
             self.due_at = None
-            self.warn_times = []
+            self.timers = []
             return
-        self.due_at = after_with_pauses(self.calendar, self.started_at, self.target, self.pauses)
-        self.warn_times = [
-            (
-                max(
-                    now,
-                    after_with_pauses(
-                        self.calendar, self.started_at, math.floor(f * self.target), self.pauses
-                    ),
-                ),
-                f,
+        calendar, start, pauses = self.calendar, self.started_at, self.pauses
+        if pauses:
+            due = after_with_pauses(calendar, start, self.target, pauses)
+        else:
+            due = calendar.after(start, self.target)
+        self.due_at = due
+        timers: list[Timer] = []
+        for fraction in self.level.warn_at:
+            if fraction in self.warned:
+                continue
+            seconds = math.floor(fraction * self.target)
+            at = (
+                after_with_pauses(calendar, start, seconds, pauses)
+                if pauses
+                else calendar.after(start, seconds)
             )
-            for f in self.level.warn_at
-            if f not in self.warned
-        ]
+            timers.append((at if at > now else now, _WARN, fraction))
+        timers.append((due if due > now else now, _BREACH, 0.0))
+        timers.sort()
+        self.timers = timers
+
+    def schedule_ladder(self) -> None:
+        """The next step of the ladder of a breached clock, until acknowledged, stopped or out of routes."""
+        step = len(self.paged)
+        if (
+            self.state == "breached"
+            and self.stopped_at is None
+            and self.acknowledged_at is None
+            and self.breached_at is not None
+            and step < len(self.level.ladder)
+        ):
+            self.timers = [(self.breached_at + step * self.level.ack_timeout, _PAGE, float(step))]
+        else:
+            self.timers = []
 
     @property
     def open(self) -> bool:
@@ -153,9 +217,11 @@ class _Clock:
 
     def elapsed(self, now: int) -> int:
         end = self.stopped_at if self.stopped_at is not None else now
-        pauses = [*self.pauses]
+        pauses = self.pauses
         if self.paused_since is not None:
-            pauses.append((self.paused_since, max(end, self.paused_since)))
+            pauses = [*pauses, (self.paused_since, max(end, self.paused_since))]
+        if not pauses:
+            return max(0, self.calendar.within(self.started_at, end))
         return max(0, within_with_pauses(self.calendar, self.started_at, end, pauses))
 
     def dedup_key(self, ticket_id: str) -> str:
@@ -179,13 +245,56 @@ class _Clock:
         )
 
 
+_CALENDARS: dict[tuple[int, str, Metric, str, str], tuple[Catalog, Calendar]] = {}
+"""Compiled calendars by (catalog, level, metric, zone, country), shared by every fold of the process.
+
+Keyed by the catalog's identity (a catalog is not hashable) and holding the catalog itself, so that an id
+reused by a later catalog is detected rather than trusted. Bounded: an operator swapping catalogs or a
+stream of customers in many zones empties it rather than growing it without end.
+"""
+_CALENDARS_MAX = 4096
+
+
+def _calendar(catalog: Catalog, plan: Plan, metric: Metric) -> Calendar:
+    key = (id(catalog), plan.support_level, metric, plan.timezone, plan.country)
+    found = _CALENDARS.get(key)
+    if found is not None and found[0] is catalog:
+        return found[1]
+    schedule = schedule_for(catalog, plan.support_level, metric, plan.timezone, plan.country)
+    calendar = compile_schedule(schedule)
+    if len(_CALENDARS) >= _CALENDARS_MAX:
+        _CALENDARS.clear()
+    _CALENDARS[key] = (catalog, calendar)
+    return calendar
+
+
+def _plans_in_force(plans: Sequence[tuple[int, SupportPlanChanged]]) -> tuple[list[int], list[Plan]]:
+    """Each plan change as the whole plan in force from its instant on, for a bisection by instant."""
+    instants: list[int] = []
+    in_force: list[Plan] = []
+    plan = Plan()
+    for at, change in plans:
+        plan = Plan(
+            support_level=change.support_level,
+            timezone=change.timezone or plan.timezone,
+            country=change.country or plan.country,
+            locale=change.locale or plan.locale,
+            contact_email=change.contact_email or plan.contact_email,
+        )
+        instants.append(at)
+        in_force.append(plan)
+    return instants, in_force
+
+
+_DEFAULT_PLAN = Plan()
+
+
 class _Ticket:
     """The simulation of one ticket: events applied in order, timers fired between them."""
 
     def __init__(self, catalog: Catalog, plans: Sequence[tuple[int, SupportPlanChanged]]) -> None:
         self.catalog = catalog
-        self.plans = plans
-        self.calendars: dict[tuple[str, Metric, str, str], Calendar] = {}
+        self.plan_instants, self.plans = _plans_in_force(plans)
         self.clocks: list[_Clock] = []
         self.effects: list[Effect] = []
         self.rejected: list[Rejection] = []
@@ -196,33 +305,14 @@ class _Ticket:
         self.severity: Severity = "low"
         self.status: Status = "open"
         self.opened_at = 0
-        self.status_since = 0
         self.surveyed = False
-        self.now = 0
 
-    # -- plans and calendars ------------------------------------------------------------------------------
+    # -- plans and clocks ---------------------------------------------------------------------------------
 
     def plan_at(self, instant: int) -> Plan:
-        plan = Plan()
-        for at, change in self.plans:
-            if at > instant:
-                break
-            plan = Plan(
-                support_level=change.support_level,
-                timezone=change.timezone or plan.timezone,
-                country=change.country or plan.country,
-                locale=change.locale or plan.locale,
-                contact_email=change.contact_email or plan.contact_email,
-            )
-        return plan
-
-    def calendar(self, plan: Plan, metric: Metric) -> Calendar:
-        key = (plan.support_level, metric, plan.timezone, plan.country)
-        found = self.calendars.get(key)
-        if found is None:
-            schedule = schedule_for(self.catalog, plan.support_level, metric, plan.timezone, plan.country)
-            found = self.calendars[key] = compile_schedule(schedule)
-        return found
+        """The plan in force at `instant`: a change at the same instant as an event already applies to it."""
+        index = bisect_right(self.plan_instants, instant)
+        return self.plans[index - 1] if index else _DEFAULT_PLAN
 
     def start_clock(
         self, metric: Metric, at: int, component: Component | None = None, server_id: str | None = None
@@ -233,7 +323,9 @@ class _Ticket:
         if target is None:
             return None
         cycle = 1 + sum(1 for c in self.clocks if c.metric == metric)
-        clock = _Clock(metric, cycle, plan.support_level, level, self.calendar(plan, metric), at, target)
+        clock = _Clock(
+            metric, cycle, plan.support_level, level, _calendar(self.catalog, plan, metric), at, target
+        )
         clock.server_id, clock.component = server_id, component
         if metric in PAUSABLE_METRICS and self.status == "pending_customer":
             self.pause(clock, at)
@@ -242,47 +334,46 @@ class _Ticket:
 
     # -- timers -------------------------------------------------------------------------------------------
 
+    def next_timer(self) -> _Clock | None:
+        """The clock whose timer fires next; at one instant the earlier-started clock goes first."""
+        best: _Clock | None = None
+        best_at = 0
+        for clock in self.clocks:
+            timers = clock.timers
+            if timers and (best is None or timers[0][0] < best_at):
+                best, best_at = clock, timers[0][0]
+        return best
+
     def advance(self, limit: int, inclusive: bool) -> None:
         """Fire, in time order, every timer due before `limit` (or at it, when `inclusive`)."""
+        clocks = self.clocks
         while True:
-            best: tuple[int, int, int, _Clock, float] | None = None
-            for index, clock in enumerate(self.clocks):
-                for at, rank, arg in self.timers(clock):
-                    candidate = (at, index, rank, clock, arg)
-                    if best is None or candidate[:3] < best[:3]:
-                        best = candidate
-            if best is None or best[0] > limit or (best[0] == limit and not inclusive):
+            # next_timer(), inlined: this runs before every event, and most often finds nothing due.
+            clock: _Clock | None = None
+            at = 0
+            for candidate in clocks:
+                timers = candidate.timers
+                if timers and (clock is None or timers[0][0] < at):
+                    clock, at = candidate, timers[0][0]
+            if clock is None or at > limit or (at == limit and not inclusive):
                 return
-            at, _, rank, clock, arg = best
-            self.now = max(self.now, at)
-            if rank == 0:
+            _, rank, arg = clock.timers[0]
+            if rank == _WARN:
                 self.warn(clock, arg, at)
-            elif rank == 1:
+            elif rank == _BREACH:
                 self.breach(clock, at)
             else:
                 self.page(clock, int(arg), at)
 
-    def timers(self, clock: _Clock) -> Iterable[tuple[int, int, float]]:
-        """(instant, rank, argument): warnings rank 0, breach 1, ladder steps 2."""
-        if clock.state == "running" and clock.due_at is not None:
-            for at, fraction in clock.warn_times:
-                yield at, 0, fraction
-            yield clock.due_at, 1, 0.0
-        elif clock.state == "breached" and clock.open and clock.acknowledged_at is None:
-            assert clock.breached_at is not None
-            step = len(clock.paged)
-            if step < len(clock.level.ladder):
-                yield clock.breached_at + step * clock.level.ack_timeout, 2, float(step)
-
     def warn(self, clock: _Clock, fraction: float, at: int) -> None:
         clock.warned.add(fraction)
-        clock.warn_times = [(t, f) for t, f in clock.warn_times if f != fraction]
+        del clock.timers[0]
         self.alert(clock, "warning", WARNING_ROUTE, at, f"warning:{fraction:g}", fraction=fraction)
 
     def breach(self, clock: _Clock, at: int) -> None:
         clock.state = "breached"
         clock.breached_at = at
-        clock.warn_times = []
+        clock.schedule_ladder()
         if clock.metric in APOLOGY_METRICS:
             self.notify(
                 "breach_apology",
@@ -297,12 +388,13 @@ class _Ticket:
     def page(self, clock: _Clock, step: int, at: int) -> None:
         route = clock.level.ladder[step]
         clock.paged.append(route)
+        clock.schedule_ladder()
         self.alert(clock, "trigger", route, at, f"trigger:{step}", step=step)
 
     def alert(
         self,
         clock: _Clock,
-        kind: str,
+        kind: AlertKind,
         route: str,
         at: int,
         suffix: str,
@@ -316,7 +408,7 @@ class _Ticket:
                 ticket_id=self.ticket_id,
                 metric=clock.metric,
                 cycle=clock.cycle,
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 route=route,
                 dedup_key=clock.dedup_key(self.ticket_id),
                 step=step,
@@ -352,12 +444,12 @@ class _Ticket:
             clock.pauses.append((clock.paused_since, at))
             clock.paused_since = None
         clock.stopped_at = at
+        clock.timers = []
         if clock.state == "breached":
             for route in clock.paged:
                 self.alert(clock, "resolve", route, at, f"resolve:{route}")
         else:
             clock.state = outcome
-        clock.warn_times = []
 
     def pause(self, clock: _Clock, at: int) -> None:
         if clock.state == "running":
@@ -375,16 +467,21 @@ class _Ticket:
     # -- events -------------------------------------------------------------------------------------------
 
     def apply(self, event: AnyTicketEvent, at: int) -> None:
-        self.now = max(self.now, at)
-        if isinstance(event, TicketOpened):
-            self.open_ticket(event, at)
-            return
         if self.opened is None:
-            self.reject(event, "ticket_id: the ticket was not opened before this event")
+            if isinstance(event, TicketOpened):
+                self.open_ticket(event, at)
+            else:
+                self.reject(event, "ticket_id: the ticket was not opened before this event")
             return
-        owner = getattr(event, "customer_id", None)
+        owner = event.customer_id
         if owner is not None and owner != self.customer_id:
-            self.reject(event, "customer_id: the ticket belongs to another customer")
+            self.reject(
+                event,
+                f"customer_id: {owner!r} is not the ticket's owner (the customer of its Ticket Opened)",
+            )
+            return
+        if isinstance(event, TicketOpened):
+            self.reject(event, f"ticket_id: the ticket was already opened by event {self.opened.event_id}")
             return
         if self.status == "closed" and not isinstance(event, AlertAcknowledged):
             self.reject(event, "ticket_id: the ticket is closed")
@@ -406,13 +503,10 @@ class _Ticket:
         self.rejected.append(Rejection(event.event_id, reason))
 
     def open_ticket(self, event: TicketOpened, at: int) -> None:
-        if self.opened is not None:
-            self.reject(event, f"ticket_id: the ticket was already opened by event {self.opened.event_id}")
-            return
         self.opened = event
         self.customer_id = event.customer_id
         self.severity = event.severity
-        self.opened_at = self.status_since = at
+        self.opened_at = at
         self.level_name = self.plan_at(at).support_level
         first = self.start_clock("first_response", at)
         self.start_clock("resolution", at)
@@ -423,12 +517,16 @@ class _Ticket:
             return
         if event.author == "agent":
             for clock in self.clocks:
-                if clock.metric in ("first_response", "next_response") and clock.open:
+                if clock.metric in RESPONSE_METRICS and clock.stopped_at is None:
                     self.stop(clock, at, "met")
             return
-        responded = any(c.metric == "first_response" and not c.open for c in self.clocks)
-        owed = any(c.metric in ("first_response", "next_response") and c.open for c in self.clocks)
-        if responded and not owed:
+        responded = False
+        for clock in self.clocks:
+            if clock.metric in RESPONSE_METRICS:
+                if clock.stopped_at is None:
+                    return  # a reply is still owed: this message waits for the same one
+                responded = True
+        if responded:
             self.start_clock("next_response", at)
 
     def change_status(self, status: Status, at: int) -> None:
@@ -440,20 +538,24 @@ class _Ticket:
                 self.stop(clock, at, "cancelled")
             elif clock.metric not in PAUSABLE_METRICS:
                 continue
-            elif status == "pending_customer":
-                self.pause(clock, at)
             elif clock.metric == "resolution" and status == "resolved":
                 self.stop(clock, at, "met")
-            elif clock.metric == "resolution" and previous == "resolved" and clock.state == "met":
-                self.reopen(clock, at)
             else:
-                self.resume(clock, at)
+                if clock.metric == "resolution" and previous == "resolved" and clock.state == "met":
+                    self.reopen(clock, at)
+                if status == "pending_customer":
+                    self.pause(clock, at)
+                else:
+                    self.resume(clock, at)
         if status == "resolved" and not self.surveyed:
             self.surveyed = True
             self.notify("survey", at, "1")
 
     def reopen(self, clock: _Clock, at: int) -> None:
-        """A reopened ticket resumes its resolution clock with the time it had: resolved time is a pause."""
+        """A reopened ticket resumes its resolution clock with the time it had: resolved time is a pause.
+
+        Reopening to `pending_customer` reopens it too, paused at once: the ticket is no longer resolved.
+        """
         assert clock.stopped_at is not None
         clock.pauses.append((clock.stopped_at, at))
         clock.stopped_at = None
@@ -470,7 +572,12 @@ class _Ticket:
                 continue
             clock.target = target
             clock.retime(at)
-            if clock.elapsed(at) > target or (clock.due_at is not None and clock.due_at < at):
+            if clock.state == "paused":
+                # Paused with its new target already used up: its due time lies before the pause, so past.
+                overdue = clock.elapsed(at) >= target
+            else:
+                overdue = clock.due_at is not None and clock.due_at < at
+            if overdue:
                 self.breach(clock, at)
 
     def request_hardware(self, event: HardwareReplacementRequested, at: int) -> None:
@@ -517,6 +624,7 @@ class _Ticket:
             return
         clock = breached[-1]
         clock.acknowledged_at = at
+        clock.schedule_ladder()
         for route in clock.paged:
             self.alert(clock, "acknowledge", route, at, f"acknowledge:{route}")
 
@@ -534,8 +642,50 @@ class _Ticket:
         )
 
     def next_due(self) -> int | None:
-        times = [at for clock in self.clocks for at, _, _ in self.timers(clock)]
-        return min(times, default=None)
+        clock = self.next_timer()
+        return None if clock is None else clock.timers[0][0]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _in_order(events: Iterable[_E]) -> list[tuple[int, _E]]:
+    """Events in the order of SPEC section 5, each with its instant in whole epoch seconds.
+
+    The key is `EventDetail.order_key` with the instant as a timedelta since the epoch: the same order (a
+    timedelta is exact to the microsecond), but comparing it is much cheaper than comparing aware datetimes,
+    and the epoch seconds fall out of it for free.
+    """
+    keyed = []
+    for event in events:
+        since = event.occurred_at - _EPOCH
+        sequence = -1 if event.sequence is None else event.sequence
+        keyed.append((since, sequence, event.event_id, event))
+    keyed.sort(key=_ORDER_KEY)
+    return [(since.days * 86_400 + since.seconds, event) for since, _, _, event in keyed]
+
+
+_ORDER_KEY = itemgetter(0, 1, 2)
+_AT = attrgetter("at")
+
+
+def _by_event_id(events: Iterable[_E]) -> list[_E]:
+    """One event per `event_id`, the idempotency key: a redelivery is the same event and counts once.
+
+    Two different events under one id are a producer's bug, but the fold must still give one answer
+    whatever their arrival order: the first in the order of SPEC section 5 (then by content) is kept.
+    Comparing contents costs only when an id repeats.
+    """
+    unique: dict[str, _E] = {}
+    for event in events:
+        seen = unique.setdefault(event.event_id, event)
+        if seen is not event and seen != event and _rank(event) < _rank(seen):
+            unique[event.event_id] = event
+    return list(unique.values())
+
+
+def _rank(event: EventDetail) -> tuple[tuple[datetime, int, str], str, str]:
+    return event.order_key(), type(event).__name__, event.model_dump_json()
 
 
 def fold(
@@ -548,22 +698,21 @@ def fold(
     """Fold a ticket's events (any order, any repetition) and its customer's plan changes up to `now`.
 
     Events of other tickets, and events after `now`, are not applied: the result is what the engine knows
-    at `now`. `now` is epoch seconds; the fold never reads the system clock.
+    at `now`. `now` is epoch seconds; the fold never reads the system clock. Only the plan changes of the
+    ticket's owner count, so a caller that hands over another customer's changes cannot re-target a clock.
     """
-    unique = {e.event_id: e for e in events if e.ticket_id == ticket_id}
-    ordered = sorted(unique.values(), key=lambda e: e.order_key())
-    plans = {p.event_id: p for p in plan_changes if p.support_level in catalog.levels}
-    timed_plans = sorted(
-        ((to_epoch(p.occurred_at), p) for p in plans.values()), key=lambda x: x[1].order_key()
+    ordered = _in_order(_by_event_id(e for e in events if e.ticket_id == ticket_id))
+    owner = next((e.customer_id for _, e in ordered if isinstance(e, TicketOpened)), None)
+    plans = _by_event_id(
+        p for p in plan_changes if p.customer_id == owner and p.support_level in catalog.levels
     )
-    ticket = _Ticket(catalog, timed_plans)
+    ticket = _Ticket(catalog, _in_order(plans))
     ticket.ticket_id = ticket_id
-    for event in ordered:
-        at = to_epoch(event.occurred_at)
+    for at, event in ordered:
         if at > now:
             break
         ticket.advance(at, inclusive=False)
         ticket.apply(event, at)
     ticket.advance(now, inclusive=True)
-    effects = sorted(ticket.effects, key=lambda e: e.at)
+    effects = sorted(ticket.effects, key=_AT)
     return Folded(ticket.freeze(now), tuple(effects), ticket.next_due(), tuple(ticket.rejected))
