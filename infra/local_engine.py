@@ -25,6 +25,7 @@ from infra.settings import SweeperSettings
 from infra.store import Store
 from infra.ticket_service import TicketService
 from infra.views import iso
+from sla.catalog import Catalog
 from sla.fold import Folded
 
 REGION = "eu-west-1"
@@ -97,6 +98,14 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
             os.environ[key] = value
         self._mock = mock_aws()
         self._mock.start()
+        try:
+            self._build(catalog)
+        except BaseException:
+            self.__exit__(None, None, None)  # stop moto and restore the environment on a failed start
+            raise
+        return self
+
+    def _build(self, catalog: Catalog) -> None:
         import boto3
 
         from infra.local_stack import create_resources, load_template
@@ -112,7 +121,6 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         self.store = Store(self.dynamodb, self.resources.table_name)
         self.service = TicketService(self.store, catalog)
         self._wire_handlers()
-        return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
