@@ -15,6 +15,7 @@ SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("working-time calendar vs businesstimedelta and pandas", calendar_peers.run),
     ("ingest throughput on moto", ingest_rate.run),
     ("sweep cost: items read with 100,000 open tickets", sweep_cost.run),
+    ("fold cost: a 20-event ticket", lambda: __import__("bench.fold_cost", fromlist=["run"]).run()),
 ]
 
 
