@@ -50,6 +50,11 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 512
     aws_request_id: str = "00000000-0000-0000-0000-000000000000"
 
+    timeout_millis: int = 30_000  # the template's Timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_millis
+
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
@@ -125,10 +130,11 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        from functions import ingest, sweeper
+        from functions import ingest, notifier, sweeper
 
         ingest.configure(None)
         sweeper.configure(None)
+        notifier.configure(None)
         for handler, stream in self._log_streams:
             handler.setStream(stream)
         self._mock.stop()
@@ -139,7 +145,8 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
                 os.environ[key] = value
 
     def _wire_handlers(self) -> None:
-        from functions import ingest, sweeper
+        from functions import ingest, notifier, sweeper
+        from infra.notify.local import RecordingTransport, build_local_dependencies
 
         ingest.configure(ingest.Dependencies(self.service, self.clock))
         sweeper.configure(
@@ -147,7 +154,12 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
                 self.service, self.clock, SweeperSettings(table_name=self.resources.table_name)
             )
         )
-        for module in (ingest, sweeper):
+        # PagerDuty and Slack answer through a recording fake: nothing leaves the machine.
+        self.http = RecordingTransport()
+        notifier.configure(
+            build_local_dependencies(self.session, self.resources, self.http, clock=self.clock)
+        )
+        for module in (ingest, sweeper, notifier):
             handler = module.logger.registered_handler
             if isinstance(handler, logging.StreamHandler):
                 # Keep the handlers' JSON logs off the CLI's stdout, until the engine closes.
@@ -156,9 +168,24 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
     # -- driving the pipeline ---------------------------------------------------------------------------
 
     def deliver(self, bodies: list[str]) -> dict[str, Any]:
-        """Run one SQS batch through the IngestFunction handler at the simulated now."""
+        """Run one SQS batch through the IngestFunction handler at the simulated now, then the notifier."""
         response: dict[str, Any] = self.invoke("IngestFunction", sqs_event(bodies))
+        self.notify()
         return response
+
+    def notify(self) -> None:
+        """Hand the outbox's new effects to the NotifierFunction handler, as the table stream would.
+
+        moto 5.2's DynamoDB Streams API does not answer current botocore, so the stream's INSERT records are
+        rebuilt from the effect items not yet handled; each goes once per call, and one that failed is
+        offered again at the next call, as Lambda retries a failed stream batch.
+        """
+        from infra.notify.local import stream_event
+
+        pending = [item for item in self.items_of_kind("effect") if "delivered_at" not in item]
+        if pending:
+            pending.sort(key=lambda item: (int(item["emitted_at"]), item["pk"]))
+            self.invoke("NotifierFunction", stream_event(pending, self.resources))
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Run a function of template.yaml on its event, as `sam local invoke` would, but on moto.
@@ -187,6 +214,7 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
             "detail": {},
         }
         response: dict[str, Any] = self.invoke("SweeperFunction", event)
+        self.notify()
         return response
 
     def advance_to(self, instant: int) -> None:
@@ -242,9 +270,14 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         )
 
     def outbox(self) -> list[dict[str, Any]]:
-        """Effects in the order the engine wrote them, each with the simulated time it acted."""
+        """Effects in the order the engine wrote them, each with the simulated time it acted and the channels
+        the notifier recorded (empty while not yet delivered)."""
         effects = [
-            {**json.loads(i["payload"]), "emitted_at": int(i["emitted_at"])}
+            {
+                **json.loads(i["payload"]),
+                "emitted_at": int(i["emitted_at"]),
+                "channels": i.get("channels", []),
+            }
             for i in self.items_of_kind("effect")
         ]
         return sorted(effects, key=lambda e: (e["emitted_at"], e["at"], e["effect_id"]))

@@ -107,7 +107,7 @@ def document(engine: LocalEngine, now: int) -> dict[str, Any]:
             {
                 "at": iso(e["emitted_at"]),
                 **{k: e[k] for k in ("ticket_id", "customer_id", "kind")},
-                "channel": "email" if e["contact_email"] else "none",
+                "channel": "+".join(e["channels"]) or "undelivered",
                 "locale": e["locale"],
             }
             for e in outbox
