@@ -699,11 +699,14 @@ def fold(
     plans = _in_order(p for p in plan_changes if p.customer_id == owner and p.support_level in levels)
     ticket = _Ticket(catalog, plans)
     ticket.ticket_id = ticket_id
+    future: int | None = None  # an event stamped after `now` (a skewed clock) is applied when its time comes
     for at, event in ordered:
         if at > now:
+            future = at
             break
         ticket.advance(at, inclusive=False)
         ticket.apply(event, at)
     ticket.advance(now, inclusive=True)
     effects = sorted(ticket.effects, key=_AT)
-    return Folded(ticket.freeze(now), tuple(effects), ticket.next_due(), tuple(ticket.rejected))
+    due = min((t for t in (ticket.next_due(), future) if t is not None), default=None)
+    return Folded(ticket.freeze(now), tuple(effects), due, tuple(ticket.rejected))
