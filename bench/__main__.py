@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench import calendar_peers, ingest_rate, sweep_cost
+from bench import calendar_peers, fold_cost, ingest_rate, replay_latency, sweep_cost
 
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("working-time calendar vs businesstimedelta and pandas", calendar_peers.run),
+    ("fold cost: a 20-event ticket", fold_cost.run),
     ("ingest throughput on moto", ingest_rate.run),
+    ("replay: how late pages act after their scheduled instant", replay_latency.run),
     ("sweep cost: items read with 100,000 open tickets", sweep_cost.run),
-    ("fold cost: a 20-event ticket", lambda: __import__("bench.fold_cost", fromlist=["run"]).run()),
 ]
 
 
