@@ -224,9 +224,6 @@ class _Clock:
             return max(0, self.calendar.within(self.started_at, end))
         return max(0, within_with_pauses(self.calendar, self.started_at, end, pauses))
 
-    def dedup_key(self, ticket_id: str) -> str:
-        return f"{ticket_id}/{self.metric}/{self.cycle}"
-
     def freeze(self, now: int) -> Clock:
         # Positional, in Clock's field order: a fold freezes every clock, and keywords cost a third more.
         return Clock(
@@ -403,36 +400,40 @@ class _Ticket:
         step: int = 0,
         fraction: float | None = None,
     ) -> None:
+        # Positional, in the field order of Alert and Notification (the tests check every field's value):
+        # effects are most of what a fold allocates, and keywords cost a third more.
+        ticket_id, metric, cycle = self.ticket_id, clock.metric, clock.cycle
         self.effects.append(
             Alert(
-                effect_id=f"{self.ticket_id}:{clock.metric}:{clock.cycle}:{suffix}",
-                at=at,
-                ticket_id=self.ticket_id,
-                metric=clock.metric,
-                cycle=clock.cycle,
-                kind=kind,
-                route=route,
-                dedup_key=clock.dedup_key(self.ticket_id),
-                step=step,
-                fraction=fraction,
-                due_at=clock.due_at,
-                support_level=clock.level_name,
+                f"{ticket_id}:{metric}:{cycle}:{suffix}",  # effect_id
+                at,
+                ticket_id,
+                metric,
+                cycle,
+                kind,
+                route,
+                f"{ticket_id}/{metric}/{cycle}",  # dedup_key: stable per (ticket, metric, cycle)
+                step,
+                fraction,
+                clock.due_at,
+                clock.level_name,  # support_level
             )
         )
 
     def notify(self, kind: NotificationKind, at: int, suffix: str, **data: str | int | None) -> None:
         plan = self.plan_at(at)
+        data["support_level"] = plan.support_level
         self.effects.append(
             Notification(
-                effect_id=f"{self.ticket_id}:notify:{kind}:{suffix}",
-                at=at,
-                ticket_id=self.ticket_id,
-                customer_id=self.customer_id,
-                kind=kind,
-                locale=plan.locale,
-                timezone=plan.timezone,
-                contact_email=plan.contact_email,
-                data={"support_level": plan.support_level, **data},
+                f"{self.ticket_id}:notify:{kind}:{suffix}",  # effect_id
+                at,
+                self.ticket_id,
+                self.customer_id,
+                kind,
+                plan.locale,
+                plan.timezone,
+                plan.contact_email,
+                data,
             )
         )
 
@@ -693,10 +694,10 @@ def fold(
     at `now`. `now` is epoch seconds; the fold never reads the system clock. Only the plan changes of the
     ticket's owner count, so a caller that hands over another customer's changes cannot re-target a clock.
     """
-    ordered = _in_order(e for e in events if e.ticket_id == ticket_id)
+    ordered = _in_order([e for e in events if e.ticket_id == ticket_id])
     owner = next((e.customer_id for _, e in ordered if isinstance(e, TicketOpened)), None)
     levels = catalog.levels
-    plans = _in_order(p for p in plan_changes if p.customer_id == owner and p.support_level in levels)
+    plans = _in_order([p for p in plan_changes if p.customer_id == owner and p.support_level in levels])
     ticket = _Ticket(catalog, plans)
     ticket.ticket_id = ticket_id
     future: int | None = None  # an event stamped after `now` (a skewed clock) is applied when its time comes

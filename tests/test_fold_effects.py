@@ -6,6 +6,7 @@ mistimed alert fails with a readable diff.
 
 from __future__ import annotations
 
+from sla.effects import Alert, Notification
 from tests.fold_helpers import (
     HOUR,
     MINUTE,
@@ -333,3 +334,36 @@ def test_next_due_with_several_clocks_is_the_earliest() -> None:
     # Disk on enterprise: 2 h, its first warning at 1 h; the low-severity response warns only at 12 h.
     assert folded.next_due == t(60)
     assert clock(folded, "first_response").target_seconds == 24 * HOUR
+
+
+def test_every_field_of_an_alert_and_a_notification() -> None:
+    """Whole effects, field by field: what the pager and the mailer receive, and the outbox's keys."""
+    plans = [plan(PLAN_AT, "business", locale="fr", contact_email="ops@client.fr")]
+    folded = run([opened(t(0), "critical")], plans, now=t(15))
+    assert folded.effects == (
+        Notification(
+            effect_id="T-1:notify:acknowledged:1",
+            at=t(0),
+            ticket_id="T-1",
+            customer_id="C-1",
+            kind="acknowledged",
+            locale="fr",
+            timezone="Europe/Paris",
+            contact_email="ops@client.fr",
+            data={"support_level": "business", "due_at": t(30), "severity": "critical"},
+        ),
+        Alert(
+            effect_id="T-1:first_response:1:warning:0.5",
+            at=t(15),
+            ticket_id="T-1",
+            metric="first_response",
+            cycle=1,
+            kind="warning",
+            route="oncall-l2",
+            dedup_key="T-1/first_response/1",
+            step=0,
+            fraction=0.5,
+            due_at=t(30),
+            support_level="business",
+        ),
+    )

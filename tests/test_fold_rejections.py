@@ -122,9 +122,15 @@ def test_acknowledgement_without_a_breach_is_rejected() -> None:
 def test_events_of_other_tickets_and_after_now_are_not_applied() -> None:
     other = message(t(10), ticket="T-2")
     future = message(t(24 * 60 + 1))
-    assert run([*base(), other, future], [BUSINESS], now=t(24 * 60)) == run(
-        base(), [BUSINESS], now=t(24 * 60)
+    without = run(base(), [BUSINESS], now=t(24 * 60))
+    folded = run([*base(), other, future], [BUSINESS], now=t(24 * 60))
+    assert (folded.state, folded.effects, folded.rejected) == (
+        without.state,
+        without.effects,
+        without.rejected,
     )
+    assert without.next_due is None
+    assert folded.next_due == t(24 * 60 + 1)  # the future event is what the ticket waits for next
 
 
 def test_two_different_events_under_one_id_give_one_answer_whatever_their_order() -> None:
