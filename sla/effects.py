@@ -17,7 +17,7 @@ NotificationKind = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Alert:
     """A page or notice for on-call; `dedup_key` is stable per (ticket, metric, cycle) across every step."""
 
@@ -35,7 +35,7 @@ class Alert:
     support_level: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notification:
     """A message to the customer, in their locale and time zone; sent even without an address on record."""
 
