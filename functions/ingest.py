@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from infra.settings import IngestSettings
 from infra.ticket_service import TicketService
-from infra.wiring import Clock, build_service, wall_clock
+from infra.wiring import Clock, ColdStart, build_service, wall_clock
 
 logger = Logger()
 tracer = Tracer()
@@ -32,20 +32,13 @@ class Dependencies:
     clock: Clock
 
 
-_dependencies: Dependencies | None = None
+def _build() -> Dependencies:
+    return Dependencies(build_service(IngestSettings()), wall_clock)
 
 
-def configure(dependencies: Dependencies | None) -> None:
-    """Inject the service and clock (tests, replay); None goes back to building them from settings."""
-    global _dependencies  # noqa: PLW0603 - the Lambda's cold-start cache, replaceable by tests
-    _dependencies = dependencies
-
-
-def dependencies() -> Dependencies:
-    global _dependencies  # noqa: PLW0603
-    if _dependencies is None:
-        _dependencies = Dependencies(build_service(IngestSettings()), wall_clock)
-    return _dependencies
+_cold_start = ColdStart(_build)
+configure = _cold_start.configure  # tests and the local engine inject the service and clock
+dependencies = _cold_start.get
 
 
 @tracer.capture_method

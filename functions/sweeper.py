@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from infra.settings import SweeperSettings
 from infra.sweep import sweep
 from infra.ticket_service import TicketService
-from infra.wiring import Clock, build_service, wall_clock
+from infra.wiring import Clock, ColdStart, build_service, wall_clock
 
 logger = Logger()
 tracer = Tracer()
@@ -29,21 +29,14 @@ class Dependencies:
     settings: SweeperSettings
 
 
-_dependencies: Dependencies | None = None
+def _build() -> Dependencies:
+    settings = SweeperSettings()
+    return Dependencies(build_service(settings), wall_clock, settings)
 
 
-def configure(dependencies: Dependencies | None) -> None:
-    """Inject the service, clock and settings (tests, replay); None rebuilds them from the environment."""
-    global _dependencies  # noqa: PLW0603 - the Lambda's cold-start cache, replaceable by tests
-    _dependencies = dependencies
-
-
-def dependencies() -> Dependencies:
-    global _dependencies  # noqa: PLW0603
-    if _dependencies is None:
-        settings = SweeperSettings()
-        _dependencies = Dependencies(build_service(settings), wall_clock, settings)
-    return _dependencies
+_cold_start = ColdStart(_build)
+configure = _cold_start.configure  # tests and the local engine inject the service, clock and settings
+dependencies = _cold_start.get
 
 
 @logger.inject_lambda_context(correlation_id_path="id")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from botocore.config import Config
 
@@ -17,6 +17,7 @@ from infra.ticket_service import TicketService
 AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=5)
 
 Clock = Callable[[], int]
+T = TypeVar("T")
 
 
 def wall_clock() -> int:
@@ -32,3 +33,20 @@ def dynamodb_client() -> Any:
 def build_service(settings: EngineSettings, client: Any | None = None) -> TicketService:
     store = Store(client or dynamodb_client(), settings.table_name)
     return TicketService(store, load_catalog(settings.catalog_path), settings.max_attempts)
+
+
+class ColdStart(Generic[T]):
+    """A Lambda's dependencies, built on first use (at cold start, from settings) and kept for warm
+    invocations; tests and the local engine put their own in with `configure`, and None rebuilds."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+
+    def configure(self, value: T | None) -> None:
+        self._value = value
+
+    def get(self) -> T:
+        if self._value is None:
+            self._value = self._build()
+        return self._value
