@@ -2,7 +2,8 @@
 
 The event log is the truth; the state item is a projection guarded by a version, so concurrent writers
 (ingest and sweeper, or two deliveries of one event) serialise on it: each transaction says which prior
-state it allows, and a loser re-reads and re-folds. Item shapes are documented in template.yaml.
+state it allows, and a loser re-reads and re-folds. Item shapes are documented in template.yaml; the plan
+item also holds `tickets`, the customer's tickets, so that a plan change that arrives late re-folds them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ def ticket_key(ticket_id: str, sort: str) -> dict[str, str]:
     return {"pk": f"TICKET#{ticket_id}", "sk": sort}
 
 
+def _plan_key(customer_id: str) -> dict[str, str]:
+    return {"pk": f"CUSTOMER#{customer_id}", "sk": "PLAN"}
+
+
+def _rejection_key(event_id: str) -> dict[str, str]:
+    return {"pk": f"REJECTED#{event_id}", "sk": "REJECTED"}
+
+
 def timer_sort_key(due: int, ticket_id: str) -> str:
     """Zero-padded epoch first, so the due-index sorts timers by due time."""
     return f"{due:012d}#{ticket_id}"
@@ -55,6 +64,7 @@ class TicketRecord:
     owner: str | None
     emitted: frozenset[str]
     timer: str | None
+    plan_version: int = 0  # the version of the customer's plan record the state was folded with
 
     def has_event(self, event_id: str) -> bool:
         return any(event.event_id == event_id for event in self.events)
@@ -65,6 +75,7 @@ class PlanRecord:
     customer_id: str
     changes: tuple[SupportPlanChanged, ...]
     version: int
+    tickets: frozenset[str] = frozenset()  # the customer's tickets (registered by their first state)
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,7 @@ class Store:
     def load_ticket(self, ticket_id: str) -> TicketRecord:
         items = self._query_partition(f"TICKET#{ticket_id}")
         events: list[AnyTicketEvent] = []
-        version, owner, emitted, timer = 0, None, frozenset[str](), None
+        version, owner, emitted, timer, plan_version = 0, None, frozenset[str](), None, 0
         for item in items:
             sort = item["sk"]
             if sort.startswith("EVENT#"):
@@ -96,9 +107,10 @@ class Store:
                 version = int(item["version"])
                 owner = item.get("owner")
                 emitted = frozenset(item.get("emitted") or ())
+                plan_version = int(item.get("plan_version") or 0)
             elif sort == "TIMER":
                 timer = item.get("gsi1sk")
-        return TicketRecord(ticket_id, tuple(events), version, owner, emitted, timer)
+        return TicketRecord(ticket_id, tuple(events), version, owner, emitted, timer, plan_version)
 
     def _query_partition(self, partition: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -129,9 +141,14 @@ class Store:
             raise translate(error) from error
         if "Item" not in found:
             return PlanRecord(customer_id, (), 0)
-        item = _unmarshal(found["Item"])
+        return self._plan_record(customer_id, _unmarshal(found["Item"]))
+
+    @staticmethod
+    def _plan_record(customer_id: str, item: dict[str, Any]) -> PlanRecord:
+        # A customer without any plan change has an item only once a ticket of theirs registered in it.
         changes = tuple(SupportPlanChanged.model_validate_json(raw) for raw in item.get("history", []))
-        return PlanRecord(customer_id, changes, int(item["version"]))
+        tickets = frozenset(item.get("tickets") or ())
+        return PlanRecord(customer_id, changes, int(item.get("version", 0)), tickets)
 
     def due_timers(
         self, now: int, limit: int, start_after: str | None = None
@@ -203,29 +220,47 @@ class Store:
         new_event: tuple[str, EventDetail] | None,
         folded: Folded,
         now: int,
+        plans: PlanRecord | None = None,
     ) -> tuple[Effect, ...]:
         """Write the new event, the state, the timer and the new effects in one transaction.
+
+        `plans` is the plan record the fold used: the commit that first gives the ticket an owner registers
+        the ticket in it, on condition that the plan has not changed since (else: VersionConflict), so a
+        plan change either reaches this fold or finds the ticket to re-fold. A rejection by an earlier fold
+        that the events no longer support (an event that came before its ticket's Ticket Opened) is
+        withdrawn.
 
         Returns the effects this commit put into the outbox. Raises VersionConflict when another writer
         got there first (the caller re-reads and re-folds) and AlreadyRecorded when the new event did.
         """
         fresh_effects = tuple(e for e in folded.effects if e.effect_id not in record.emitted)
+        rejected = {f"rejected:{r.event_id}" for r in folded.rejected}
         fresh_rejections = tuple(r for r in folded.rejected if f"rejected:{r.event_id}" not in record.emitted)
-        emitted = (
-            set(record.emitted)
-            | {e.effect_id for e in fresh_effects}
-            | {f"rejected:{r.event_id}" for r in fresh_rejections}
+        withdrawn = sorted(e for e in record.emitted if e.startswith("rejected:") and e not in rejected)
+        emitted = (set(record.emitted) - set(withdrawn)) | {e.effect_id for e in fresh_effects} | rejected
+        state = folded.state
+        register = (
+            plans is not None
+            and record.owner is None
+            and state is not None
+            and state.customer_id == plans.customer_id
         )
         items: list[dict[str, Any]] = []
         if new_event is not None:
             detail_type, event = new_event
             items.append(self._put_new(self._event_item(record.ticket_id, detail_type, event, now)))
-        items.append(self._state_put(record, folded, emitted, now))
+        items.append(self._state_put(record, folded, emitted, now, plans))
         items.append(
             {"Put": {"TableName": self.table_name, "Item": _marshal(self._timer_item(record, folded))}}
         )
         items.extend(self._put_new(self._effect_item(effect, now)) for effect in fresh_effects)
         items.extend(self._put_new(self._rejection_item(r, None, now)) for r in fresh_rejections)
+        for withdrawal in withdrawn:
+            key = _rejection_key(withdrawal.removeprefix("rejected:"))
+            items.append({"Delete": {"TableName": self.table_name, "Key": _marshal(key)}})
+        if register:
+            assert plans is not None
+            items.append(self._registration(plans, record.ticket_id))
         if len(items) > MAX_TRANSACTION_ITEMS:
             raise StoreError(f"ticket {record.ticket_id}: {len(items)} items exceed one transaction")
         try:
@@ -237,26 +272,36 @@ class Store:
             raise translate(error, reasons) from error
         return fresh_effects
 
-    def append_plan(self, record: PlanRecord, change: SupportPlanChanged, now: int) -> None:
+    def append_plan(self, record: PlanRecord, change: SupportPlanChanged, now: int) -> frozenset[str]:
+        """Add a change to the customer's plan history; returns the customer's tickets as of this write.
+
+        An update, not a put: tickets register in the item without changing its version, and a put would
+        drop a registration made since `record` was read.
+        """
         history = [c.model_dump_json() for c in record.changes] + [change.model_dump_json()]
-        item = {
-            "pk": f"CUSTOMER#{record.customer_id}",
-            "sk": "PLAN",
-            "kind": "plan",
-            "version": record.version + 1,
-            "history": history,
-            "updated_at": now,
-        }
-        condition, values = self._version_condition(record.version)
+        # Allowed prior state: the plan history we read (none yet: no version attribute).
+        condition = "attribute_not_exists(#version)" if record.version == 0 else "#version = :version"
+        values = {":next": record.version + 1, ":history": history, ":kind": "plan", ":now": now}
+        if record.version:
+            values[":version"] = record.version
         try:
-            self.client.put_item(
+            updated = self.client.update_item(
                 TableName=self.table_name,
-                Item=_marshal(item),
+                Key=_marshal(_plan_key(record.customer_id)),
+                UpdateExpression="SET #version = :next, #history = :history, #kind = :kind, #updated = :now",
                 ConditionExpression=condition,
-                **({"ExpressionAttributeValues": _marshal(values)} if values else {}),
+                ExpressionAttributeNames={
+                    "#version": "version",
+                    "#history": "history",
+                    "#kind": "kind",
+                    "#updated": "updated_at",
+                },
+                ExpressionAttributeValues=_marshal(values),
+                ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             raise translate(error) from error
+        return self._plan_record(record.customer_id, _unmarshal(updated["Attributes"])).tickets
 
     def record_rejection(self, event_id: str, reason: str, raw: str | None, now: int) -> bool:
         """Keep a rejected event for inspection; False when the same event was rejected before."""
@@ -281,6 +326,24 @@ class Store:
 
     # -- item shapes ------------------------------------------------------------------------------------
 
+    def _registration(self, plans: PlanRecord, ticket_id: str) -> dict[str, Any]:
+        # Allowed prior state: the plan history the fold used. Registering does not change the version, so
+        # tickets of one customer opened at once do not conflict with each other, only with a plan change.
+        condition = "attribute_not_exists(#version)" if plans.version == 0 else "#version = :version"
+        values: dict[str, Any] = {":ticket": {ticket_id}}
+        if plans.version:
+            values[":version"] = plans.version
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _marshal(_plan_key(plans.customer_id)),
+                "UpdateExpression": "ADD #tickets :ticket",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#tickets": "tickets", "#version": "version"},
+                "ExpressionAttributeValues": _marshal(values),
+            }
+        }
+
     @staticmethod
     def _version_condition(version: int) -> tuple[str, dict[str, Any]]:
         # Allowed prior states: no item yet for the first write, else exactly the version we read.
@@ -298,7 +361,9 @@ class Store:
             }
         }
 
-    def _state_put(self, record: TicketRecord, folded: Folded, emitted: set[str], now: int) -> dict[str, Any]:
+    def _state_put(
+        self, record: TicketRecord, folded: Folded, emitted: set[str], now: int, plans: PlanRecord | None
+    ) -> dict[str, Any]:
         state = folded.state
         item = {
             **ticket_key(record.ticket_id, "STATE"),
@@ -307,6 +372,7 @@ class Store:
             "owner": state.customer_id if state else None,
             "state": json.dumps(ticket_view(state)) if state else None,
             "emitted": sorted(emitted) or None,
+            "plan_version": plans.version if plans is not None else None,
             "folded_at": now,
         }
         condition, values = self._version_condition(record.version)
@@ -356,8 +422,7 @@ class Store:
     @staticmethod
     def _rejection_item(rejection: Rejection, raw: str | None, now: int) -> dict[str, Any]:
         return {
-            "pk": f"REJECTED#{rejection.event_id}",
-            "sk": "REJECTED",
+            **_rejection_key(rejection.event_id),
             "kind": "rejected",
             "event_id": rejection.event_id,
             "reason": rejection.reason,

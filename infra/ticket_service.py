@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from infra.errors import AlreadyRecorded, TransientStoreError, VersionConflict
-from infra.store import DueTimer, Store
+from infra.store import DueTimer, PlanRecord, Store
 from sla.catalog import Catalog
 from sla.effects import Effect
 from sla.events import (
@@ -98,12 +98,17 @@ class TicketService:
         for _ in range(self.max_attempts):
             record = self.store.load_plans(change.customer_id)
             if any(c.event_id == change.event_id for c in record.changes):
+                # A redelivery may follow a first delivery that failed half-way through the re-folds.
+                self._refold_older(record.tickets, record.version, now)
                 return Outcome("duplicate", change.event_id)
             try:
-                self.store.append_plan(record, change, now)
+                tickets = self.store.append_plan(record, change, now)
             except AlreadyRecorded:
                 continue  # another writer appended first: re-read and try again
-            return Outcome("accepted", change.event_id)
+            # A change that arrives after the customer's tickets were folded (late or out of order) may
+            # apply to their clocks: fold them again now, as their next event or timer would.
+            effects = self._refold_older(tickets, record.version + 1, now)
+            return Outcome("accepted", change.event_id, effects=effects)
         raise TransientStoreError(f"plan of customer {change.customer_id}: too many concurrent changes")
 
     def _append(
@@ -120,9 +125,9 @@ class TicketService:
                 self.store.record_rejection(event.event_id, reason, raw, now)
                 return Outcome("rejected", event.event_id, ticket_id, reason)
             events: tuple[AnyTicketEvent, ...] = (*record.events, event)  # type: ignore[arg-type]
-            folded = self._fold(ticket_id, events, owner or event.customer_id, now)
+            folded, plans = self._fold(ticket_id, events, owner or event.customer_id, now)
             try:
-                effects = self.store.commit(record, (detail_type, event), folded, now)
+                effects = self.store.commit(record, (detail_type, event), folded, now, plans)
             except AlreadyRecorded:
                 return Outcome("duplicate", event.event_id, ticket_id)
             except VersionConflict:
@@ -135,13 +140,18 @@ class TicketService:
 
     # -- timers and views --------------------------------------------------------------------------------
 
-    def refold(self, ticket_id: str, now: int) -> tuple[Effect, ...]:
-        """Fold a ticket at `now` and commit what became due: the sweeper's step for one timer."""
+    def refold(self, ticket_id: str, now: int, plan_version: int | None = None) -> tuple[Effect, ...]:
+        """Fold a ticket at `now` and commit what became due: the sweeper's step for one timer.
+
+        With `plan_version`: only a ticket last folded with an older version of its customer's plan.
+        """
         for _ in range(self.max_attempts):
             record = self.store.load_ticket(ticket_id)
-            folded = self._fold(ticket_id, record.events, _owner(record.events), now)
+            if plan_version is not None and record.plan_version >= plan_version:
+                return ()
+            folded, plans = self._fold(ticket_id, record.events, _owner(record.events), now)
             try:
-                return self.store.commit(record, None, folded, now)
+                return self.store.commit(record, None, folded, now, plans)
             except VersionConflict:
                 continue
         raise TransientStoreError(f"ticket {ticket_id}: still conflicting after {self.max_attempts} attempts")
@@ -149,7 +159,10 @@ class TicketService:
     def view(self, ticket_id: str, now: int) -> Folded:
         """The ticket as it stands at `now`, without writing anything."""
         record = self.store.load_ticket(ticket_id)
-        return self._fold(ticket_id, record.events, _owner(record.events), now)
+        return self._fold(ticket_id, record.events, _owner(record.events), now)[0]
+
+    def _refold_older(self, ticket_ids: frozenset[str], plan_version: int, now: int) -> tuple[Effect, ...]:
+        return tuple(e for ticket_id in sorted(ticket_ids) for e in self.refold(ticket_id, now, plan_version))
 
     def due_timers(
         self, now: int, limit: int, start_after: str | None = None
@@ -158,9 +171,10 @@ class TicketService:
 
     def _fold(
         self, ticket_id: str, events: tuple[AnyTicketEvent, ...], customer_id: str | None, now: int
-    ) -> Folded:
-        plans = self.store.load_plans(customer_id).changes if customer_id else ()
-        return fold(ticket_id, events, plans, self.catalog, now)
+    ) -> tuple[Folded, PlanRecord | None]:
+        """The fold at `now`, and the plan record it used (the commit registers the ticket in it)."""
+        plans = self.store.load_plans(customer_id) if customer_id else None
+        return fold(ticket_id, events, plans.changes if plans else (), self.catalog, now), plans
 
 
 def _owner(events: tuple[AnyTicketEvent, ...]) -> str | None:
