@@ -51,11 +51,24 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         items_read=report.items_read,
         claimed=report.claimed,
         skipped=report.skipped,
+        failed=len(report.failed),
         effects=len(report.effects),
         more=report.more,
     )
+    for ticket_id, error in report.failed:
+        logger.error(
+            "ticket re-fold failed, retried after its claim lapses", ticket_id=ticket_id, error=error
+        )
     metrics.add_metric(name="TimersRead", unit=MetricUnit.Count, value=report.items_read)
     metrics.add_metric(name="EffectsEmitted", unit=MetricUnit.Count, value=len(report.effects))
+    metrics.add_metric(name="RefoldsFailed", unit=MetricUnit.Count, value=len(report.failed))
     if report.more:
         metrics.add_metric(name="SweepBacklog", unit=MetricUnit.Count, value=1)
-    return {"items_read": report.items_read, "claimed": report.claimed, "effects": len(report.effects)}
+    return {
+        "items_read": report.items_read,
+        "claimed": report.claimed,
+        "skipped": report.skipped,
+        "failed": len(report.failed),
+        "effects": len(report.effects),
+        "more": report.more,
+    }

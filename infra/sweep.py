@@ -22,6 +22,7 @@ class SweepReport:
     skipped: int = 0
     pages: int = 0
     effects: list[Effect] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (ticket id, error type)
     more: bool = False
 
 
@@ -40,7 +41,11 @@ def sweep(
                 report.skipped += 1
                 continue
             report.claimed += 1
-            report.effects.extend(service.refold(timer.ticket_id, now))
+            try:
+                report.effects.extend(service.refold(timer.ticket_id, now))
+            except Exception as error:  # one broken ticket must not stall every other ticket's alerts
+                # Its claim lapses after the lease and a later sweep retries it; the handler logs it.
+                report.failed.append((timer.ticket_id, type(error).__name__))
         if start_after is None:
             return report
     report.more = True

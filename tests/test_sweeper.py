@@ -226,7 +226,14 @@ def test_a_due_timer_fires_at_the_first_sweep_after_it_and_the_timer_moves_to_th
     assert [w["fraction"] for w in warnings] == [0.5, 0.75, 0.9]
     assert timer_item(engine, "T-1")["due_at"] == DUE
 
-    assert sweep_at(engine, DUE + MINUTE) == {"items_read": 1, "claimed": 1, "effects": 2}
+    assert sweep_at(engine, DUE + MINUTE) == {
+        "items_read": 1,
+        "claimed": 1,
+        "skipped": 0,
+        "failed": 0,
+        "effects": 2,
+        "more": False,
+    }
 
     (trigger,) = alerts(engine, "T-1", "trigger")
     assert (trigger["at"], trigger["route"], trigger["step"]) == (iso(DUE), "oncall-l2", 0)
@@ -246,7 +253,14 @@ def test_a_sweep_before_anything_is_due_reads_nothing_and_writes_nothing(engine:
     open_ticket(engine, "T-1")
     before = engine.outbox()
 
-    assert sweep_at(engine, WARNINGS[0] - 1) == {"items_read": 0, "claimed": 0, "effects": 0}
+    assert sweep_at(engine, WARNINGS[0] - 1) == {
+        "items_read": 0,
+        "claimed": 0,
+        "skipped": 0,
+        "failed": 0,
+        "effects": 0,
+        "more": False,
+    }
     assert engine.outbox() == before
     assert state_version(engine, "T-1") == 1
 
@@ -282,7 +296,14 @@ def test_without_acknowledgement_the_ladder_pages_each_route_one_ack_timeout_apa
     timer = timer_item(engine, "T-1")
     assert "gsi1pk" not in timer and "gsi1sk" not in timer
     assert engine.store.next_timer() is None
-    assert sweep_at(engine, T0 + 2 * 24 * HOUR) == {"items_read": 0, "claimed": 0, "effects": 0}
+    assert sweep_at(engine, T0 + 2 * 24 * HOUR) == {
+        "items_read": 0,
+        "claimed": 0,
+        "skipped": 0,
+        "failed": 0,
+        "effects": 0,
+        "more": False,
+    }
 
 
 def test_an_acknowledgement_through_ingest_stops_the_ladder(engine: LocalEngine) -> None:
@@ -340,7 +361,14 @@ def test_an_agent_reply_after_the_breach_resolves_every_paged_route_and_empties_
 
     before = engine.outbox()
     engine.advance_to(DUE + 6 * HOUR)
-    assert sweep_at(engine, DUE + 6 * HOUR) == {"items_read": 0, "claimed": 0, "effects": 0}
+    assert sweep_at(engine, DUE + 6 * HOUR) == {
+        "items_read": 0,
+        "claimed": 0,
+        "skipped": 0,
+        "failed": 0,
+        "effects": 0,
+        "more": False,
+    }
     assert engine.outbox() == before  # no page to account-manager, no second resolve
 
 
@@ -767,9 +795,30 @@ def test_the_sweeper_handler_fires_due_timers_and_returns_its_counts(
         return response
 
     # Three warnings, the first page and the breach apology, then nothing, then the second page.
-    assert run_at(DUE + MINUTE) == {"items_read": 1, "claimed": 1, "effects": 5}
-    assert run_at(DUE + MINUTE) == {"items_read": 0, "claimed": 0, "effects": 0}
-    assert run_at(DUE + ACK_TIMEOUT) == {"items_read": 1, "claimed": 1, "effects": 1}
+    assert run_at(DUE + MINUTE) == {
+        "items_read": 1,
+        "claimed": 1,
+        "skipped": 0,
+        "failed": 0,
+        "effects": 5,
+        "more": False,
+    }
+    assert run_at(DUE + MINUTE) == {
+        "items_read": 0,
+        "claimed": 0,
+        "skipped": 0,
+        "failed": 0,
+        "effects": 0,
+        "more": False,
+    }
+    assert run_at(DUE + ACK_TIMEOUT) == {
+        "items_read": 1,
+        "claimed": 1,
+        "skipped": 0,
+        "failed": 0,
+        "effects": 1,
+        "more": False,
+    }
 
     metrics = [
         json.loads(line)
