@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import uuid
@@ -14,6 +15,8 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 
 from infra.catalog_source import load_catalog
 from infra.local_engine import FakeLambdaContext
@@ -24,6 +27,7 @@ from sla.events import SOURCE
 from tests.samples import sqs_event
 
 REGION = "eu-west-1"
+CATALOG = load_catalog()
 
 # Powertools reads its settings when the handler modules are imported, as Lambda sets them before that;
 # the template's values, set once before any test imports a handler.
@@ -35,9 +39,7 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
-    """A moto backend with fake credentials, so no test can reach (or bill) a real account."""
+def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
@@ -49,6 +51,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
+    """A moto backend with fake credentials, so no test can reach (or bill) a real account."""
+    _fake_credentials(monkeypatch)
     with mock_aws():
         yield boto3.Session(region_name=REGION)
 
@@ -98,6 +106,32 @@ def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
     return {key: deserializer.deserialize(value) for key, value in item.items()}
 
 
+@pytest.fixture(scope="module")
+def module_stack() -> Iterator[tuple[boto3.Session, LocalResources]]:
+    """`aws` and `resources` for a whole module whose tests each leave the table as they found it (see
+    `pipeline`): building the template's resources costs about half a second, a test costs less. A module
+    that uses it must not use `aws` too (a second, nested moto would see these resources)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _fake_credentials(monkeypatch)
+        with mock_aws():
+            session = boto3.Session(region_name=REGION)
+            yield session, create_resources(session)
+
+
+class TableSnapshots:
+    """Copies of a moto table, to put it back as it was: moto rolls a failed transaction back this way."""
+
+    def __init__(self, table_name: str) -> None:
+        self.tables = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables
+        self.name = table_name
+
+    def take(self) -> Any:
+        return copy.deepcopy(self.tables[self.name])
+
+    def restore(self, snapshot: Any) -> None:
+        self.tables[self.name] = copy.deepcopy(snapshot)
+
+
 @dataclass
 class Pipeline:
     """The IngestFunction handler, wired to a Store on the template's table in moto, at a simulated now."""
@@ -110,6 +144,11 @@ class Pipeline:
 
     def clock(self) -> int:
         return self.now
+
+    @staticmethod
+    def new_client() -> Any:
+        """Another DynamoDB client on the same moto backend (another Lambda instance, another thread)."""
+        return boto3.Session(region_name=REGION).client("dynamodb")
 
     def handle(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Run one SQS batch through `functions.ingest.handler`, as the event source mapping would."""
@@ -166,18 +205,21 @@ def _aware(event: dict[str, Any]) -> bool:
 
 
 @pytest.fixture
-def pipeline(
-    aws: boto3.Session, resources: LocalResources, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Pipeline]:
-    """`functions.ingest.handler` on the template's table, with the packaged catalog and a simulated clock."""
+def pipeline(module_stack: tuple[boto3.Session, LocalResources]) -> Iterator[Pipeline]:
+    """`functions.ingest.handler` on the template's table, with the packaged catalog and a simulated clock.
+
+    The table is the module's (`module_stack`), put back as the test found it (empty) when it ends.
+    """
     from functions import ingest  # after the Powertools settings above, as Lambda imports it
 
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setattr(ingest.metrics, "namespace", "SlaEngine")  # read at import, as in the template
-    client = aws.client("dynamodb")
+    session, resources = module_stack
+    snapshots = TableSnapshots(resources.table_name)
+    found = snapshots.take()
+    client = session.client("dynamodb")
     store = Store(client, resources.table_name)
-    wired = Pipeline(client, resources.table_name, store, TicketService(store, load_catalog()))
+    wired = Pipeline(client, resources.table_name, store, TicketService(store, CATALOG))
     ingest.configure(ingest.Dependencies(wired.service, wired.clock))
     yield wired
     ingest.configure(None)
     ingest.metrics.clear_metrics()
+    snapshots.restore(found)
