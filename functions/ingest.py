@@ -23,7 +23,8 @@ from infra.wiring import Clock, ColdStart, build_service, wall_clock
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose records all failed still answers with its item failures, so SQS redelivers exactly those.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,14 @@ dependencies = _cold_start.get
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     deps = dependencies()
-    outcome = deps.service.accept_raw(record.body, deps.clock(), fallback_id=record.message_id)
+    try:
+        outcome = deps.service.accept_raw(record.body, deps.clock(), fallback_id=record.message_id)
+    except Exception as error:  # reported as a batch item failure: SQS redelivers it, then the DLQ keeps it
+        logger.warning(
+            "event not handled, left for redelivery", message_id=record.message_id, error=type(error).__name__
+        )
+        metrics.add_metric(name="EventsRetried", unit=MetricUnit.Count, value=1)
+        raise
     if outcome.ticket_id:
         logger.set_correlation_id(outcome.ticket_id)
     log = logger.warning if outcome.status == "rejected" else logger.info

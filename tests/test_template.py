@@ -23,6 +23,7 @@ EXPECTED_ACTIONS = {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",  # only REJECTED# items: test_deletes_are_limited_to_rejection_records
     },
     "SweeperFunction": {
         "dynamodb:Query",
@@ -30,6 +31,7 @@ EXPECTED_ACTIONS = {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",  # only REJECTED# items, as for ingest
     },
     "NotifierFunction": {
         "dynamodb:GetItem",
@@ -207,3 +209,18 @@ def test_bus_rule_routes_support_events_to_the_ingest_queue(
     received = aws.client("sqs").receive_message(QueueUrl=resources.ingest_queue_url, MaxNumberOfMessages=10)
     bodies = [json.loads(message["Body"]) for message in received.get("Messages", [])]
     assert [(body["detail-type"], body["detail"]) for body in bodies] == [("Ticket Opened", sample["detail"])]
+
+
+def test_deletes_are_limited_to_rejection_records() -> None:
+    """Ingest and sweeper withdraw provisional rejections; no other item may be deleted by them."""
+    for function in ("IngestFunction", "SweeperFunction"):
+        statements = [
+            statement
+            for policy in RESOURCES[function]["Properties"]["Policies"]
+            for statement in policy["Statement"]
+            if "dynamodb:DeleteItem" in str(statement["Action"])
+        ]
+        assert len(statements) == 1, function
+        assert statements[0]["Action"] == "dynamodb:DeleteItem"
+        leading = statements[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        assert leading == ["REJECTED#*"], function
