@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEV_STAMP := $(VENV)/.dev-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: demo test lint types unit bench clean
+.PHONY: demo test lint types unit bench clean build-IngestFunction build-SweeperFunction build-NotifierFunction
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ unit: $(DEV_STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
+
+# `sam build` runs these (BuildMethod: makefile) with ARTIFACTS_DIR set: the Lambda package holds the runtime
+# dependencies of requirements.txt and the three packages the handlers import, nothing else.
+build-IngestFunction build-SweeperFunction build-NotifierFunction:
+	$(PYTHON) -m pip install -q -r requirements.txt -t "$(ARTIFACTS_DIR)"
+	cp -r sla infra functions "$(ARTIFACTS_DIR)/"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
