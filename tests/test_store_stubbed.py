@@ -1,0 +1,93 @@
+"""Throttling and a transaction conflict injected with botocore's Stubber, on a client that never reaches AWS.
+
+The Stubber fails the test on any call it was not told to expect, so these also prove what the service does
+*not* do: no write after a throttled read (nothing partial), and exactly one re-read and re-fold after a
+conflict (nothing lost).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from infra.catalog_source import load_catalog
+from infra.errors import TransientStoreError
+from infra.store import Store
+from infra.ticket_service import TicketService
+from tests.samples import load_sample
+
+TABLE = "sla"
+NOW = 1_775_520_000  # 2026-04-07T00:00:00Z
+
+
+@cache
+def _body() -> str:
+    return json.dumps(load_sample("ticket-opened"))
+
+
+def _service() -> tuple[TicketService, Stubber]:
+    client = boto3.client(
+        "dynamodb", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stubber = Stubber(client)
+    return TicketService(Store(client, TABLE), load_catalog(), max_attempts=3), stubber
+
+
+def _empty_query() -> tuple[str, dict[str, object], dict[str, object]]:
+    return (
+        "query",
+        {"Items": [], "Count": 0, "ScannedCount": 0},
+        {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": ANY,
+            "ConsistentRead": True,
+        },
+    )
+
+
+def _no_plan() -> tuple[str, dict[str, object], dict[str, object]]:
+    return "get_item", {}, {"TableName": TABLE, "Key": ANY, "ConsistentRead": True}
+
+
+def test_a_throttled_read_writes_nothing_and_is_raised_for_redelivery() -> None:
+    service, stubber = _service()
+    stubber.add_client_error(
+        "query", service_error_code="ProvisionedThroughputExceededException", http_status_code=400
+    )
+    with stubber, pytest.raises(TransientStoreError):
+        service.accept_raw(_body(), NOW, "m-1")
+    stubber.assert_no_pending_responses()
+
+
+def test_a_conflict_is_re_read_and_re_folded_then_committed_once() -> None:
+    service, stubber = _service()
+    for attempt in range(2):
+        name, response, params = _empty_query()
+        stubber.add_response(name, response, params)
+        name, response, params = _no_plan()
+        stubber.add_response(name, response, params)
+        if attempt == 0:
+            stubber.add_client_error(
+                "transact_write_items",
+                service_error_code="TransactionCanceledException",
+                http_status_code=400,
+                response_meta={},
+                modeled_fields={
+                    "CancellationReasons": [
+                        {"Code": "None"},
+                        {"Code": "ConditionalCheckFailed"},  # the STATE item: another writer's version
+                        {"Code": "None"},
+                    ]
+                },
+            )
+        else:
+            stubber.add_response("transact_write_items", {}, {"TransactItems": ANY})
+    with stubber:
+        outcome = service.accept_raw(_body(), NOW, "m-1")
+    assert outcome.status == "accepted"
+    stubber.assert_no_pending_responses()
