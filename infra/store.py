@@ -318,12 +318,6 @@ class Store:
             raise translate(error) from error
         return True
 
-    def get_rejection(self, event_id: str) -> dict[str, Any] | None:
-        found = self.client.get_item(
-            TableName=self.table_name, Key=_marshal({"pk": f"REJECTED#{event_id}", "sk": "REJECTED"})
-        )
-        return _unmarshal(found["Item"]) if "Item" in found else None
-
     # -- item shapes ------------------------------------------------------------------------------------
 
     def _registration(self, plans: PlanRecord, ticket_id: str) -> dict[str, Any]:
