@@ -36,7 +36,7 @@ from infra.notify.local import (
 )
 from infra.notify.routes import RoutesConfigError, parse_routes
 from infra.settings import NotifierSettings
-from infra.store import Store
+from infra.store.outbox import outbox_items
 from sla.effects import Alert, Effect, Notification
 
 ACCOUNT = "123456789012"
@@ -191,7 +191,7 @@ class Harness:
 
     def put(self, *effects: Effect) -> list[dict[str, Any]]:
         """Write outbox items exactly as the store does, and return them (the stream's NewImages)."""
-        items = [Store._effect_item(effect, NOW - 60) for effect in effects]
+        items = [item for e in effects for item in outbox_items(e.ticket_id, [e], NOW - 60)]
         table = self.session.resource("dynamodb").Table(self.resources.table_name)
         for item in items:
             table.put_item(Item=item)

@@ -12,46 +12,23 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from infra.errors import AlreadyRecorded, StoreError, cancellation_reasons, translate
-from infra.views import effect_view, ticket_view
+from infra.store.keys import marshal as _marshal
+from infra.store.keys import plan_key as _plan_key
+from infra.store.keys import rejection_key as _rejection_key
+from infra.store.keys import ticket_key
+from infra.store.keys import unmarshal as _unmarshal
+from infra.store.outbox import outbox_items
+from infra.store.timers import DueTimer, TimerIndex, timer_item
+from infra.views import ticket_view
 from sla.effects import Effect
 from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged, parse_detail
 from sla.fold import Folded, Rejection
 
-TIMER_PARTITION = "DUE"
 MAX_TRANSACTION_ITEMS = 100
 MAX_RAW_CHARS = 32_000
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def ticket_key(ticket_id: str, sort: str) -> dict[str, str]:
-    return {"pk": f"TICKET#{ticket_id}", "sk": sort}
-
-
-def _plan_key(customer_id: str) -> dict[str, str]:
-    return {"pk": f"CUSTOMER#{customer_id}", "sk": "PLAN"}
-
-
-def _rejection_key(event_id: str) -> dict[str, str]:
-    return {"pk": f"REJECTED#{event_id}", "sk": "REJECTED"}
-
-
-def timer_sort_key(due: int, ticket_id: str) -> str:
-    """Zero-padded epoch first, so the due-index sorts timers by due time."""
-    return f"{due:012d}#{ticket_id}"
-
-
-def _marshal(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
-
-
-def _unmarshal(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
 @dataclass(frozen=True)
@@ -78,19 +55,26 @@ class PlanRecord:
     tickets: frozenset[str] = frozenset()  # the customer's tickets (registered by their first state)
 
 
-@dataclass(frozen=True)
-class DueTimer:
-    ticket_id: str
-    sort_key: str
-    due: int
-
-
 class Store:
     """One table, passed in by the caller (a moto table in tests and replay, the real one in Lambda)."""
 
     def __init__(self, client: Any, table_name: str) -> None:
         self.client = client
         self.table_name = table_name
+        self.timers = TimerIndex(client, table_name)
+
+    # -- due timers (infra.store.timers) ----------------------------------------------------------------
+
+    def due_timers(
+        self, now: int, limit: int, start_after: str | None = None
+    ) -> tuple[list[DueTimer], str | None]:
+        return self.timers.due_timers(now, limit, start_after)
+
+    def next_timer(self) -> int | None:
+        return self.timers.next_timer()
+
+    def claim_timer(self, timer: DueTimer, now: int, lease_seconds: int) -> bool:
+        return self.timers.claim_timer(timer, now, lease_seconds)
 
     # -- reads ------------------------------------------------------------------------------------------
 
@@ -150,69 +134,7 @@ class Store:
         tickets = frozenset(item.get("tickets") or ())
         return PlanRecord(customer_id, changes, int(item.get("version", 0)), tickets)
 
-    def due_timers(
-        self, now: int, limit: int, start_after: str | None = None
-    ) -> tuple[list[DueTimer], str | None]:
-        """One page of timers due at or before `now`, oldest first, from the sparse due-index (never a Scan)."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": "due-index",
-            "KeyConditionExpression": "gsi1pk = :due AND gsi1sk <= :now",
-            "ExpressionAttributeValues": _marshal({":due": TIMER_PARTITION, ":now": f"{now:012d}#\uffff"}),
-            "Limit": limit,
-            "ScanIndexForward": True,
-        }
-        if start_after is not None:
-            kwargs["ExclusiveStartKey"] = json.loads(start_after)
-        try:
-            page = self.client.query(**kwargs)
-        except ClientError as error:
-            raise translate(error) from error
-        timers = []
-        for raw in page.get("Items", []):
-            item = _unmarshal(raw)
-            ticket_id = item["pk"].removeprefix("TICKET#")
-            timers.append(DueTimer(ticket_id, item["gsi1sk"], int(item["gsi1sk"].split("#", 1)[0])))
-        last = page.get("LastEvaluatedKey")
-        return timers, (json.dumps(last) if last else None)
-
-    def next_timer(self) -> int | None:
-        """The earliest due instant of any ticket, for a simulated clock that skips idle minutes."""
-        try:
-            page = self.client.query(
-                TableName=self.table_name,
-                IndexName="due-index",
-                KeyConditionExpression="gsi1pk = :due",
-                ExpressionAttributeValues=_marshal({":due": TIMER_PARTITION}),
-                Limit=1,
-                ScanIndexForward=True,
-            )
-        except ClientError as error:
-            raise translate(error) from error
-        items = page.get("Items", [])
-        return int(_unmarshal(items[0])["gsi1sk"].split("#", 1)[0]) if items else None
-
     # -- writes -----------------------------------------------------------------------------------------
-
-    def claim_timer(self, timer: DueTimer, now: int, lease_seconds: int) -> bool:
-        """Take a due timer for one sweep; False when another sweep holds it or the ticket moved on."""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=_marshal(ticket_key(timer.ticket_id, "TIMER")),
-                UpdateExpression="SET claimed_until = :until",
-                # Allowed prior states: the timer is still the one we read (no writer re-timed the ticket),
-                # and no other sweep holds an unexpired claim on it.
-                ConditionExpression="gsi1sk = :seen AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
-                ExpressionAttributeValues=_marshal(
-                    {":seen": timer.sort_key, ":now": now, ":until": now + lease_seconds}
-                ),
-            )
-        except ClientError as error:
-            if isinstance(translate(error), AlreadyRecorded):
-                return False
-            raise translate(error) from error
-        return True
 
     def commit(
         self,
@@ -251,9 +173,14 @@ class Store:
             items.append(self._put_new(self._event_item(record.ticket_id, detail_type, event, now)))
         items.append(self._state_put(record, folded, emitted, now, plans))
         items.append(
-            {"Put": {"TableName": self.table_name, "Item": _marshal(self._timer_item(record, folded))}}
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _marshal(timer_item(record.ticket_id, folded.next_due)),
+                }
+            }
         )
-        items.extend(self._put_new(self._effect_item(effect, now)) for effect in fresh_effects)
+        items.extend(self._put_new(item) for item in outbox_items(record.ticket_id, fresh_effects, now))
         items.extend(self._put_new(self._rejection_item(r, None, now)) for r in fresh_rejections)
         for withdrawal in withdrawn:
             key = _rejection_key(withdrawal.removeprefix("rejected:"))
@@ -380,18 +307,6 @@ class Store:
         return {"Put": put}
 
     @staticmethod
-    def _timer_item(record: TicketRecord, folded: Folded) -> dict[str, Any]:
-        # Without gsi1 keys the item drops out of the sparse due-index: nothing left to fire.
-        due = folded.next_due
-        return {
-            **ticket_key(record.ticket_id, "TIMER"),
-            "kind": "timer",
-            "gsi1pk": TIMER_PARTITION if due is not None else None,
-            "gsi1sk": timer_sort_key(due, record.ticket_id) if due is not None else None,
-            "due_at": due,
-        }
-
-    @staticmethod
     def _event_item(ticket_id: str, detail_type: str, event: EventDetail, now: int) -> dict[str, Any]:
         return {
             **ticket_key(ticket_id, f"EVENT#{event.event_id}"),
@@ -400,17 +315,6 @@ class Store:
             "detail": event.model_dump_json(),
             "occurred_at": event.occurred_at.isoformat(),
             "received_at": now,
-        }
-
-    @staticmethod
-    def _effect_item(effect: Effect, now: int) -> dict[str, Any]:
-        return {
-            "pk": f"EFFECT#{effect.effect_id}",
-            "sk": "EFFECT",
-            "kind": "effect",
-            "ticket_id": effect.ticket_id,
-            "emitted_at": now,
-            "payload": json.dumps(effect_view(effect)),
         }
 
     @staticmethod
