@@ -7,10 +7,10 @@ raised as transient for the caller's retry machinery (SQS redelivery, the next s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from infra.edge import EdgeEvent, EdgeRejection, read_envelope, read_text
 from infra.errors import AlreadyRecorded, TransientStoreError, VersionConflict
 from infra.store import DueTimer, PlanRecord, Store
 from sla.catalog import Catalog
@@ -19,11 +19,9 @@ from sla.events import (
     AlertAcknowledged,
     AnyTicketEvent,
     EventDetail,
-    InvalidEvent,
     SupportPlanChanged,
     TicketEvent,
     TicketOpened,
-    parse_detail,
 )
 from sla.fold import Folded, fold
 
@@ -49,38 +47,19 @@ class TicketService:
 
     def accept_raw(self, body: str, now: int, fallback_id: str) -> Outcome:
         """Take one EventBridge event as JSON text; anything invalid is rejected and kept, never raised."""
-        try:
-            envelope = json.loads(body)
-        except json.JSONDecodeError as error:
-            return self.reject(fallback_id, f"body: not JSON ({error.msg} at char {error.pos})", body, now)
-        if not isinstance(envelope, dict):
-            return self.reject(fallback_id, "body: an EventBridge event must be a JSON object", body, now)
-        return self.accept(envelope, now, fallback_id, body)
+        return self._take(read_text(body, now, fallback_id), now)
 
     def accept(self, envelope: dict[str, Any], now: int, fallback_id: str, raw: str | None = None) -> Outcome:
-        raw = raw if raw is not None else json.dumps(envelope)
-        detail = envelope.get("detail")
-        event_id = detail.get("event_id") if isinstance(detail, dict) else None
-        event_id = (
-            event_id if isinstance(event_id, str) and event_id else str(envelope.get("id") or fallback_id)
-        )
-        if envelope.get("source") != "controlpanel.support":
-            return self.reject(
-                event_id, f"source: expected 'controlpanel.support', got {envelope.get('source')!r}", raw, now
-            )
-        detail_type = envelope.get("detail-type")
-        if not isinstance(detail_type, str):
-            return self.reject(event_id, "detail-type: missing", raw, now)
-        if not isinstance(detail, dict):
-            return self.reject(event_id, "detail: missing or not an object", raw, now)
-        try:
-            event = parse_detail(detail_type, detail)
-        except InvalidEvent as invalid:
-            return self.reject(event_id, invalid.reason, raw, now)
+        return self._take(read_envelope(envelope, now, fallback_id, raw), now)
+
+    def _take(self, read: EdgeEvent | EdgeRejection, now: int) -> Outcome:
+        if isinstance(read, EdgeRejection):
+            return self.reject(read.event_id, read.reason, read.raw, now)
+        event = read.event
         if isinstance(event, SupportPlanChanged):
-            return self._change_plan(event, raw, now)
+            return self._change_plan(event, read.raw, now)
         assert isinstance(event, TicketEvent | AlertAcknowledged)
-        return self._append(detail_type, event, raw, now)
+        return self._append(read.detail_type, event, read.raw, now)
 
     def reject(self, event_id: str, reason: str, raw: str | None, now: int) -> Outcome:
         self.store.record_rejection(event_id, reason, raw, now)
