@@ -9,14 +9,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench import calendar_peers, fold_cost, ingest_rate, replay_latency, sweep_cost
+from bench import calendar_peers, fold_cost, fold_scaling, ingest_rate, replay_latency, store_cost, sweep_cost
 
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("working-time calendar vs businesstimedelta and pandas", calendar_peers.run),
     ("fold cost: a 20-event ticket", fold_cost.run),
+    ("fold scaling: a conversation of 20, 200 and 2,000 events", fold_scaling.run),
     ("ingest throughput on moto", ingest_rate.run),
     ("replay: how late pages act after their scheduled instant", replay_latency.run),
-    ("sweep cost: items read with 100,000 open tickets", sweep_cost.run),
+    ("store cost: calls and items per accepted event as a history grows; item sizes", store_cost.run),
+    ("sweep at scale: 10,000 due of 100,000 open, run after run", sweep_cost.run),
 ]
 
 

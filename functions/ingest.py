@@ -44,6 +44,9 @@ dependencies = _cold_start.get
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    # Each record's logs carry its own id: the message id until the ticket is known, then the ticket id,
+    # never the ticket of the record before it in the batch.
+    logger.set_correlation_id(record.message_id)
     deps = dependencies()
     try:
         outcome = deps.service.accept_raw(record.body, deps.clock(), fallback_id=record.message_id)
@@ -65,6 +68,8 @@ def record_handler(record: SQSRecord) -> None:
         effects=len(outcome.effects),
     )
     metrics.add_metric(name=f"Events{outcome.status.capitalize()}", unit=MetricUnit.Count, value=1)
+    if outcome.limit:  # a bound of the store, not a producer's mistake: the operators should know
+        metrics.add_metric(name="EventsOverLimit", unit=MetricUnit.Count, value=1)
     if outcome.effects:
         metrics.add_metric(name="EffectsEmitted", unit=MetricUnit.Count, value=len(outcome.effects))
 

@@ -1,9 +1,10 @@
 """NotifierFunction: outbox items from the table stream to on-call channels and customers' mailboxes.
 
-Thin on purpose: each stream record's NewImage goes to the delivery service, which makes every delivery
-once and parks what can never succeed in the notifier DLQ. Whatever it raises is worth a retry and becomes
-a batch item failure, so Lambda retries from that record and, after its retries, hands the batch to the
-OnFailure queue.
+Thin on purpose: each stream record's NewImage goes to the delivery service, which delivers the ticket's
+effects up to that item in decided order, makes every delivery once and parks what can never succeed in
+the notifier DLQ. Whatever it raises is worth a retry and becomes a batch item failure, together with the
+same ticket's later records of the batch (infra.notify.ordered), so Lambda retries from that record and,
+after its retries, hands the batch to the OnFailure queue.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
     DynamoDBRecordEventName,
@@ -21,14 +22,15 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from infra.notify.delivery import DeliveryService, build_delivery_service
+from infra.notify.ordered import OrderedStreamProcessor
+from infra.notify.outbox import is_outbox_key
 from infra.settings import NotifierSettings
 from infra.wiring import Clock, ColdStart, wall_clock
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-# A batch that fails as a whole still answers with its item failures: Lambda retries from the first one.
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+processor = OrderedStreamProcessor()
 _METRIC_OF_STATUS = {
     "delivered": "EffectsDelivered",
     "partial": "EffectsPartiallyDelivered",
@@ -55,29 +57,29 @@ dependencies = _cold_start.get
 @tracer.capture_method
 def record_handler(record: DynamoDBRecord) -> None:
     image = record.dynamodb.new_image if record.dynamodb else {}
-    # The event source filter passes only INSERTs of kind=effect; a local run has no filter, and the
+    # The event source filter passes only INSERTs of outbox items; a local run has no filter, and the
     # notifier's own writes (outcomes, idempotency records) must never be taken for effects.
-    if record.event_name != DynamoDBRecordEventName.INSERT or image.get("kind") != "effect":
+    if record.event_name != DynamoDBRecordEventName.INSERT or not is_outbox_key(image.get("pk")):
         return
     deps = dependencies()
     if image.get("ticket_id"):
         logger.set_correlation_id(str(image["ticket_id"]))
-    report = deps.service.deliver(image, deps.clock())
-    log = logger.warning if report.status in ("dead_lettered", "partial") else logger.info
-    log(
-        "effect handled",
-        effect_id=report.effect_id,
-        ticket_id=report.ticket_id,
-        effect_type=report.effect_type,
-        kind=report.kind,
-        status=report.status,
-        channels=report.channels,
-        dead_lettered=report.dead_lettered,
-        skipped_reason=report.skipped_reason,
-    )
-    metrics.add_metric(name=_METRIC_OF_STATUS[report.status], unit=MetricUnit.Count, value=1)
-    if report.delivered:
-        metrics.add_metric(name="ChannelDeliveries", unit=MetricUnit.Count, value=len(report.delivered))
+    for report in deps.service.deliver(image, deps.clock()):
+        log = logger.warning if report.status in ("dead_lettered", "partial") else logger.info
+        log(
+            "effect handled",
+            effect_id=report.effect_id,
+            ticket_id=report.ticket_id,
+            effect_type=report.effect_type,
+            kind=report.kind,
+            status=report.status,
+            channels=report.channels,
+            dead_lettered=report.dead_lettered,
+            skipped_reason=report.skipped_reason,
+        )
+        metrics.add_metric(name=_METRIC_OF_STATUS[report.status], unit=MetricUnit.Count, value=1)
+        if report.delivered:
+            metrics.add_metric(name="ChannelDeliveries", unit=MetricUnit.Count, value=len(report.delivered))
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")

@@ -1,6 +1,8 @@
 """SweeperFunction: every minute, fire the SLA timers that came due (warnings, breaches, ladder steps).
 
-Thin: build the service at cold start, run one sweep at the wall-clock now, log and count what it did.
+Thin: build the service at cold start, run one sweep at the wall-clock now within the time Lambda has left,
+log and count what it did: the backlog and the lag of the oldest due timer are the metrics that say whether
+the sweeper keeps up.
 """
 
 from __future__ import annotations
@@ -45,7 +47,17 @@ dependencies = _cold_start.get
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
     settings = deps.settings
-    report = sweep(deps.service, deps.clock(), settings.page_size, settings.max_pages, settings.lease_seconds)
+    now = deps.clock()
+    report = sweep(
+        deps.service,
+        now,
+        settings.page_size,
+        settings.max_pages,
+        settings.lease_seconds,
+        seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
+        margin_seconds=settings.margin_seconds,
+        max_backoff_seconds=settings.max_backoff_seconds,
+    )
     logger.info(
         "sweep done",
         items_read=report.items_read,
@@ -54,16 +66,31 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         failed=len(report.failed),
         effects=len(report.effects),
         more=report.more,
+        backlog=report.backlog,
+        oldest_due_lag=report.oldest_due_lag,
     )
-    for ticket_id, error in report.failed:
-        logger.error(
-            "ticket re-fold failed, retried after its claim lapses", ticket_id=ticket_id, error=error
+    if report.out_of_time and report.more:
+        logger.warning(
+            "sweep stopped at its time budget, the next run goes on",
+            backlog=report.backlog,
+            backlog_exact=report.backlog_exact,
         )
+    for failure in report.failed:
+        logger.error(
+            "ticket sweep failed, retried when its timer is due again",
+            ticket_id=failure.ticket_id,
+            error=failure.error,
+            attempts=failure.attempts,
+            retry_at=failure.retry_at,
+        )
+    for shard, error in report.read_errors:
+        logger.error("due-index shard unread this run", shard=shard, error=error)
     metrics.add_metric(name="TimersRead", unit=MetricUnit.Count, value=report.items_read)
     metrics.add_metric(name="EffectsEmitted", unit=MetricUnit.Count, value=len(report.effects))
     metrics.add_metric(name="RefoldsFailed", unit=MetricUnit.Count, value=len(report.failed))
-    if report.more:
-        metrics.add_metric(name="SweepBacklog", unit=MetricUnit.Count, value=1)
+    # Both every run, zero included, so an alarm on them has a data point each minute.
+    metrics.add_metric(name="SweepBacklog", unit=MetricUnit.Count, value=report.backlog)
+    metrics.add_metric(name="OldestDueTimerLag", unit=MetricUnit.Seconds, value=report.oldest_due_lag)
     return {
         "items_read": report.items_read,
         "claimed": report.claimed,
@@ -71,4 +98,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "failed": len(report.failed),
         "effects": len(report.effects),
         "more": report.more,
+        "backlog": report.backlog,
+        "oldest_due_lag": report.oldest_due_lag,
     }

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from sla.catalog import Catalog, parse_catalog
+from sla.catalog import Catalog, chain_versions, parse_catalog
 
 DEFAULT_RESOURCE = ("sla", "catalog.toml")
 
@@ -30,7 +30,20 @@ class CatalogError(Exception):
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
-    """The operator's catalog at `path`, or the packaged default when no path is configured."""
+    """The operator's catalog at `path`, or the packaged default when no path is configured.
+
+    `path` may be a directory of catalog versions (`*.toml`, each with its `effective_from`, one of them
+    possibly without: in force since always): clocks use the version in force when they start, so an
+    operator keeps the old versions beside the new one instead of editing the promise in place.
+    """
+    if path is not None and path.is_dir():
+        files = sorted(path.glob("*.toml"))
+        if not files:
+            raise CatalogError(str(path), ["a directory of catalog versions holds no *.toml file"])
+        try:
+            return chain_versions([load_catalog(file) for file in files])
+        except ValueError as exc:
+            raise CatalogError(str(path), [str(exc)]) from exc
     if path is None:
         package, name = DEFAULT_RESOURCE
         resource = resources.files(package).joinpath(name)
@@ -45,8 +58,6 @@ def load_catalog(path: Path | None = None) -> Catalog:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError as exc:
             raise CatalogError(source, ["no such file"]) from exc
-        except IsADirectoryError as exc:
-            raise CatalogError(source, ["is a directory, not a TOML file"]) from exc
         except UnicodeDecodeError as exc:
             raise CatalogError(source, [f"is not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
         except OSError as exc:

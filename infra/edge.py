@@ -1,16 +1,34 @@
 """The ingest edge: an EventBridge event as text or object, read into a validated event or a rejection.
 
 Kept apart from the ticket service because it is the one place that may refuse input: what passes here is
-stored and later folded, so every check of the contract (SPEC section 3) and its bounds lives here.
+stored and later folded, so every check of the contract (SPEC section 3) and its bounds lives here: the
+receipt time `now` bounds `occurred_at`, which stored events are never checked against again.
+
+A rejection is kept under an id and with a reason, both bounded whatever the input: the id is the detail's
+`event_id` only when it is a valid identifier (else the envelope's `id`, else the SQS message id), and a
+reason quotes at most a short excerpt of a bad value, so a hostile or broken event cannot make an item
+DynamoDB refuses (a key over its size limit, an item over 400 KB) and so retry forever.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sla.events import SOURCE, EventDetail, InvalidEvent, parse_detail
+from sla.events import (
+    IDENTIFIER_MAX_CHARS,
+    IDENTIFIER_PATTERN,
+    SOURCE,
+    EventDetail,
+    InvalidEvent,
+    excerpt,
+    parse_detail,
+)
+
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -46,17 +64,25 @@ def read_envelope(
     """One EventBridge event as an object, received at `now` (epoch seconds)."""
     raw = raw if raw is not None else json.dumps(envelope)
     detail = envelope.get("detail")
-    event_id = detail.get("event_id") if isinstance(detail, dict) else None
-    event_id = event_id if isinstance(event_id, str) and event_id else str(envelope.get("id") or fallback_id)
-    if envelope.get("source") != SOURCE:
-        return EdgeRejection(event_id, f"source: expected {SOURCE!r}, got {envelope.get('source')!r}", raw)
+    event_id = _usable_id(detail.get("event_id") if isinstance(detail, dict) else None)
+    event_id = event_id or _usable_id(envelope.get("id")) or fallback_id
+    source = envelope.get("source")
+    if source != SOURCE:
+        return EdgeRejection(event_id, f"source: expected {SOURCE!r}, got {excerpt(source)}", raw)
     detail_type = envelope.get("detail-type")
     if not isinstance(detail_type, str):
         return EdgeRejection(event_id, "detail-type: missing", raw)
     if not isinstance(detail, dict):
         return EdgeRejection(event_id, "detail: missing or not an object", raw)
     try:
-        event = parse_detail(detail_type, detail)
+        event = parse_detail(detail_type, detail, received_at=datetime.fromtimestamp(now, UTC))
     except InvalidEvent as invalid:
         return EdgeRejection(event_id, invalid.reason, raw)
     return EdgeEvent(detail_type, event, raw)
+
+
+def _usable_id(value: object) -> str | None:
+    """An id to keep a rejection under, if `value` is one the contract allows: an item key has a size limit."""
+    if isinstance(value, str) and len(value) <= IDENTIFIER_MAX_CHARS and _IDENTIFIER.fullmatch(value):
+        return value
+    return None

@@ -21,6 +21,9 @@ TRANSIENT_CODES = frozenset(
 )
 
 
+PERMANENT_CODES = frozenset({"ValidationException", "ItemCollectionSizeLimitExceededException"})
+
+
 class StoreError(Exception):
     """A store operation failed."""
 
@@ -31,6 +34,11 @@ class TransientStoreError(StoreError):
 
 class VersionConflict(TransientStoreError):
     """Another writer saved the ticket first; re-read and re-fold."""
+
+
+class PermanentStoreError(StoreError):
+    """DynamoDB refused the write itself (an item or transaction limit, a validation error): retrying the
+    same write cannot succeed, so the caller records it with its reason instead of retrying."""
 
 
 class AlreadyRecorded(StoreError):
@@ -46,10 +54,22 @@ def translate(error: ClientError, conflict_reasons: list[str] | None = None) -> 
         reasons = conflict_reasons or []
         if "ConditionalCheckFailed" in reasons:
             return VersionConflict(",".join(reasons))
+        if "TransactionConflict" in reasons:
+            return VersionConflict(",".join(reasons))  # a concurrent writer on one of our items: re-read
+        if "ValidationError" in reasons or "ItemCollectionSizeLimitExceeded" in reasons:
+            return PermanentStoreError(",".join(reasons))
         return TransientStoreError(",".join(reasons) or code)
     if code in TRANSIENT_CODES:
         return TransientStoreError(code)
+    if code in PERMANENT_CODES:
+        return PermanentStoreError(f"{code}: {excerpt_message(error)}")
     return StoreError(code or str(error))
+
+
+def excerpt_message(error: ClientError, limit: int = 200) -> str:
+    """DynamoDB's message, cut short: it may quote the item that was refused."""
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    return message if len(message) <= limit else message[:limit] + "…"
 
 
 def cancellation_reasons(error: ClientError) -> list[str]:

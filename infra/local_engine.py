@@ -174,17 +174,20 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         return response
 
     def notify(self) -> None:
-        """Hand the outbox's new effects to the NotifierFunction handler, as the table stream would.
+        """Hand the outbox's new items to the NotifierFunction handler, as the table stream would.
 
         moto 5.2's DynamoDB Streams API does not answer current botocore, so the stream's INSERT records are
-        rebuilt from the effect items not yet handled; each goes once per call, and one that failed is
-        offered again at the next call, as Lambda retries a failed stream batch.
+        rebuilt from the outbox items not yet delivered, in the order the stream keeps: commit after commit,
+        a ticket's items in sort key order. Effects are never re-ordered here: the notifier delivers each
+        item's effects in the order they were decided. An item that failed is offered again at the next
+        call, as Lambda retries a failed stream batch.
         """
         from infra.notify.local import stream_event
+        from infra.store.outbox import OUTBOX_KIND
 
-        pending = [item for item in self.items_of_kind("effect") if "delivered_at" not in item]
+        pending = [item for item in self.items_of_kind(OUTBOX_KIND) if "delivered_at" not in item]
         if pending:
-            pending.sort(key=lambda item: (int(item["emitted_at"]), item["pk"]))
+            pending.sort(key=lambda item: (int(item["emitted_at"]), item["pk"], item["sk"]))
             self.invoke("NotifierFunction", stream_event(pending, self.resources))
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
@@ -270,14 +273,20 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         )
 
     def outbox(self) -> list[dict[str, Any]]:
-        """Effects in the order the engine wrote them, each with the simulated time it acted and the channels
-        the notifier recorded (empty while not yet delivered)."""
-        effects = [
-            {
-                **json.loads(i["payload"]),
-                "emitted_at": int(i["emitted_at"]),
-                "channels": i.get("channels", []),
-            }
-            for i in self.items_of_kind("effect")
-        ]
-        return sorted(effects, key=lambda e: (e["emitted_at"], e["at"], e["effect_id"]))
+        """Effects in the order the engine wrote them (commit after commit, each in decided order), each with
+        the simulated time it acted and the channels the notifier recorded (empty while not yet delivered)."""
+        from infra.store.outbox import OUTBOX_KIND
+
+        rows: list[dict[str, Any]] = []
+        items = self.items_of_kind(OUTBOX_KIND)
+        for item in sorted(items, key=lambda item: (int(item["emitted_at"]), item["pk"], item["sk"])):
+            outcomes = item.get("deliveries") or {}
+            rows.extend(
+                {
+                    **view,
+                    "emitted_at": int(item["emitted_at"]),
+                    "channels": list((outcomes.get(view["effect_id"]) or {}).get("channels", [])),
+                }
+                for view in json.loads(item["effects"])
+            )
+        return rows

@@ -1,8 +1,14 @@
 """Local replay (SPEC section 7): a file of EventBridge events through the deployed code path, on moto,
-with a simulated clock that processes each event at its `occurred_at`.
+with a simulated clock.
 
-The deliveries are put in the engine's own total order before they run, so a shuffled file, or one with
-repeated lines, replays to the same output.
+Each event is delivered at the later of its `detail.occurred_at` and its envelope's `time` (the moment it
+was put on the bus): a line whose `time` is after its `occurred_at` models a late delivery, e.g. a reply
+stamped 07:10 that arrived at 07:40, after the timers due in between have fired. A `time` that is missing,
+unreadable or without an offset means "delivered at `occurred_at`", as does a `time` before it (an event
+cannot be received before it happened). Deliveries run in the order of that delivery time, and events
+delivered at the same time in the engine's own total order (`occurred_at`, `sequence`, `event_id`), so a
+shuffled file, or one with repeated lines, replays to the same output. A line without a readable
+`occurred_at` is delivered at its `time` if it has one, else first, and is rejected with its reason.
 """
 
 from __future__ import annotations
@@ -35,34 +41,55 @@ CLOCK_KEYS = (
 
 @dataclass(frozen=True)
 class Delivery:
-    """One line of the file; `at` is its occurred_at when it has a valid one."""
+    """One line of the file; `at` is when it is delivered (None: not known, delivered first)."""
 
     at: int | None
-    order: tuple[int, str, str]
+    order: tuple[int, int, str, str]
     body: str
 
 
 def read_deliveries(lines: Iterable[str]) -> list[Delivery]:
-    """Lines in the engine's order; unreadable lines go first, to be rejected with their reason."""
+    """Lines in the order they are delivered; unreadable lines go first, to be rejected with their reason."""
     deliveries = []
     for line in lines:
         body = line.strip()
         if not body:
             continue
-        at, sequence, event_id = _order_fields(body)
-        deliveries.append(Delivery(at, (sequence, event_id, body), body))
+        envelope = _object(body)
+        detail = envelope.get("detail")
+        detail = detail if isinstance(detail, dict) else {}
+        occurred = _instant(detail.get("occurred_at"))
+        sent = _instant(envelope.get("time"))
+        known = [t for t in (occurred, sent) if t is not None]
+        at = max(known) if known else None
+        sequence = detail.get("sequence")
+        order = (
+            occurred if occurred is not None else 0,
+            sequence if isinstance(sequence, int) else -1,
+            str(detail.get("event_id", "")),
+            body,
+        )
+        deliveries.append(Delivery(at, order, body))
     return sorted(deliveries, key=lambda d: (d.at is not None, d.at or 0, d.order))
 
 
-def _order_fields(body: str) -> tuple[int | None, int, str]:
+def _object(body: str) -> dict[str, Any]:
     try:
-        detail = json.loads(body).get("detail") or {}
-        occurred = datetime.fromisoformat(detail["occurred_at"])
-        sequence = detail.get("sequence")
-        at = int(occurred.timestamp()) if occurred.tzinfo is not None else None
-        return at, sequence if isinstance(sequence, int) else -1, str(detail.get("event_id", ""))
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return None, -1, ""
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _instant(value: Any) -> int | None:
+    """Epoch seconds of an ISO 8601 instant with an offset; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+        return int(parsed.timestamp()) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        return None
 
 
 def replay(

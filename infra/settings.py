@@ -23,9 +23,19 @@ class IngestSettings(EngineSettings):
 
 
 class SweeperSettings(EngineSettings):
-    page_size: int = Field(default=100, ge=1, le=1000)
+    # Timers per Query of one shard of the due-index. Small pages: what a run has read but not reached when
+    # its time is up (at most a page per shard) is read again by the next run.
+    page_size: int = Field(default=50, ge=1, le=1000)
+    # Queries per shard and run: a bound on what one run reads, even if every claim fails at once.
     max_pages: int = Field(default=20, ge=1)
+    # How long a claimed timer stays out of the index head: longer than the function's timeout, so no timer
+    # comes back while the run that claimed it may still be working it.
     lease_seconds: int = Field(default=120, ge=10)
+    # A ticket whose re-fold keeps failing comes back after lease x 2^(attempts - 1), at most this long.
+    max_backoff_seconds: int = Field(default=3600, ge=60)
+    # Time left when a run stops taking timers: the slowest re-fold (retries with backoff included), the
+    # backlog count and the metrics flush must fit in it before Lambda's timeout cuts the run off.
+    margin_seconds: float = Field(default=5.0, ge=1.0, le=20.0)
 
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"

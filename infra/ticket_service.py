@@ -7,12 +7,15 @@ raised as transient for the caller's retry machinery (SQS redelivery, the next s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from infra.edge import EdgeEvent, EdgeRejection, read_envelope, read_text
-from infra.errors import AlreadyRecorded, TransientStoreError, VersionConflict
-from infra.store import DueTimer, PlanRecord, Store
+from infra.errors import AlreadyRecorded, PermanentStoreError, TransientStoreError, VersionConflict
+from infra.store import DueTimer, PlanRecord, Store, TicketRecord
 from sla.catalog import Catalog
 from sla.effects import Effect
 from sla.events import (
@@ -22,6 +25,7 @@ from sla.events import (
     SupportPlanChanged,
     TicketEvent,
     TicketOpened,
+    excerpt,
 )
 from sla.fold import Folded, fold
 
@@ -35,13 +39,32 @@ class Outcome:
     ticket_id: str | None = None
     reason: str | None = None
     effects: tuple[Effect, ...] = ()
+    limit: bool = False  # refused by a bound of the store (events per ticket, item size), not by the contract
+
+
+MAX_EVENTS_PER_TICKET = 2_000
+"""Events a ticket may hold: the bound that keeps its log one Query page and its fold a few milliseconds."""
 
 
 class TicketService:
-    def __init__(self, store: Store, catalog: Catalog, max_attempts: int = 5) -> None:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        max_attempts: int = 5,
+        *,
+        max_events: int = MAX_EVENTS_PER_TICKET,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        mark_budget_seconds: float = 20.0,
+    ) -> None:
         self.store = store
         self.catalog = catalog
         self.max_attempts = max_attempts
+        self.max_events = max_events
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.mark_budget_seconds = mark_budget_seconds
 
     # -- events in ---------------------------------------------------------------------------------------
 
@@ -70,31 +93,51 @@ class TicketService:
             known = ", ".join(self.catalog.levels)
             return self.reject(
                 change.event_id,
-                f"support_level: unknown level {change.support_level!r}; known: {known}",
+                f"support_level: unknown level {excerpt(change.support_level)}; known: {known}",
                 raw,
                 now,
             )
-        for _ in range(self.max_attempts):
+        for attempt in range(self.max_attempts):
             record = self.store.load_plans(change.customer_id)
             if any(c.event_id == change.event_id for c in record.changes):
-                # A redelivery may follow a first delivery that failed half-way through the re-folds.
-                self._refold_older(record.tickets, record.version, now)
+                # A redelivery may follow a first delivery that ran out of time marking the tickets.
+                self._mark_open_tickets(record, now)
                 return Outcome("duplicate", change.event_id)
             try:
-                tickets = self.store.append_plan(record, change, now)
+                self.store.append_plan(record, change, now)
             except AlreadyRecorded:
-                continue  # another writer appended first: re-read and try again
-            # A change that arrives after the customer's tickets were folded (late or out of order) may
-            # apply to their clocks: fold them again now, as their next event or timer would.
-            effects = self._refold_older(tickets, record.version + 1, now)
-            return Outcome("accepted", change.event_id, effects=effects)
+                self._backoff(attempt)  # another writer appended first: re-read and try again
+                continue
+            # A change that arrives after some of the customer's tickets were folded (late or out of order)
+            # may apply to their clocks: the sweeper re-folds them, not this call, however many they are.
+            self._mark_open_tickets(replace(record, version=record.version + 1), now)
+            return Outcome("accepted", change.event_id)
         raise TransientStoreError(f"plan of customer {change.customer_id}: too many concurrent changes")
+
+    def _mark_open_tickets(self, plans: PlanRecord, now: int) -> None:
+        """Make the customer's open tickets due now, page by page, remembering how far it got.
+
+        Out of time, it stops with a transient error: the queue redelivers the plan change, which resumes
+        from the last page marked, so a customer with fifty thousand open tickets is marked in a few calls.
+        """
+        if plans.marked_version >= plans.version:
+            return
+        started = self.monotonic()
+        cursor = plans.marked_cursor if plans.marked_cursor_version == plans.version else None
+        while True:
+            tickets, cursor = self.store.customer_tickets(plans.customer_id, cursor)
+            self.store.mark_due(tickets, now)
+            self.store.save_marking(plans.customer_id, plans.version, cursor)
+            if cursor is None:
+                return
+            if self.monotonic() - started > self.mark_budget_seconds:
+                raise TransientStoreError(f"plan of customer {plans.customer_id}: tickets still to mark")
 
     def _append(
         self, detail_type: str, event: TicketEvent | AlertAcknowledged, raw: str, now: int
     ) -> Outcome:
         ticket_id = event.ticket_id
-        for _ in range(self.max_attempts):
+        for attempt in range(self.max_attempts):
             record = self.store.load_ticket(ticket_id)
             if record.has_event(event.event_id):
                 return Outcome("duplicate", event.event_id, ticket_id)
@@ -103,45 +146,51 @@ class TicketService:
                 reason = "customer_id: the ticket belongs to another customer"
                 self.store.record_rejection(event.event_id, reason, raw, now)
                 return Outcome("rejected", event.event_id, ticket_id, reason)
+            if len(record.events) >= self.max_events:
+                reason = f"ticket_id: the ticket has reached its limit of {self.max_events} events"
+                self.store.record_rejection(event.event_id, reason, raw, now)
+                return Outcome("rejected", event.event_id, ticket_id, reason, limit=True)
             events: tuple[AnyTicketEvent, ...] = (*record.events, event)  # type: ignore[arg-type]
-            folded, plans = self._fold(ticket_id, events, owner or event.customer_id, now)
+            folded, plans = self._fold(record, events, owner or event.customer_id, now)
             try:
                 effects = self.store.commit(record, (detail_type, event), folded, now, plans)
             except AlreadyRecorded:
                 return Outcome("duplicate", event.event_id, ticket_id)
             except VersionConflict:
+                self._backoff(attempt)
                 continue
+            except PermanentStoreError as error:
+                reason = f"store: the ticket's write was refused ({excerpt(str(error))})"
+                self.store.record_rejection(event.event_id, reason, raw, now)
+                return Outcome("rejected", event.event_id, ticket_id, reason, limit=True)
             rejection = next((r for r in folded.rejected if r.event_id == event.event_id), None)
             if rejection is not None:
                 return Outcome("rejected", event.event_id, ticket_id, rejection.reason, effects)
             return Outcome("accepted", event.event_id, ticket_id, effects=effects)
         raise TransientStoreError(f"ticket {ticket_id}: still conflicting after {self.max_attempts} attempts")
 
+    def _backoff(self, attempt: int) -> None:
+        """Full jitter: concurrent writers of one ticket spread out instead of colliding again."""
+        self.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
+
     # -- timers and views --------------------------------------------------------------------------------
 
-    def refold(self, ticket_id: str, now: int, plan_version: int | None = None) -> tuple[Effect, ...]:
-        """Fold a ticket at `now` and commit what became due: the sweeper's step for one timer.
-
-        With `plan_version`: only a ticket last folded with an older version of its customer's plan.
-        """
-        for _ in range(self.max_attempts):
+    def refold(self, ticket_id: str, now: int) -> tuple[Effect, ...]:
+        """Fold a ticket at `now` and commit what became due: the sweeper's step for one timer."""
+        for attempt in range(self.max_attempts):
             record = self.store.load_ticket(ticket_id)
-            if plan_version is not None and record.plan_version >= plan_version:
-                return ()
-            folded, plans = self._fold(ticket_id, record.events, _owner(record.events), now)
+            folded, plans = self._fold(record, record.events, _owner(record.events), now)
             try:
                 return self.store.commit(record, None, folded, now, plans)
             except VersionConflict:
+                self._backoff(attempt)
                 continue
         raise TransientStoreError(f"ticket {ticket_id}: still conflicting after {self.max_attempts} attempts")
 
     def view(self, ticket_id: str, now: int) -> Folded:
         """The ticket as it stands at `now`, without writing anything."""
         record = self.store.load_ticket(ticket_id)
-        return self._fold(ticket_id, record.events, _owner(record.events), now)[0]
-
-    def _refold_older(self, ticket_ids: frozenset[str], plan_version: int, now: int) -> tuple[Effect, ...]:
-        return tuple(e for ticket_id in sorted(ticket_ids) for e in self.refold(ticket_id, now, plan_version))
+        return self._fold(record, record.events, _owner(record.events), now)[0]
 
     def due_timers(
         self, now: int, limit: int, start_after: str | None = None
@@ -149,11 +198,19 @@ class TicketService:
         return self.store.due_timers(now, limit, start_after)
 
     def _fold(
-        self, ticket_id: str, events: tuple[AnyTicketEvent, ...], customer_id: str | None, now: int
+        self, record: TicketRecord, events: tuple[AnyTicketEvent, ...], customer_id: str | None, now: int
     ) -> tuple[Folded, PlanRecord | None]:
-        """The fold at `now`, and the plan record it used (the commit registers the ticket in it)."""
+        """The fold at `now`, told what was paged so far, and the plan record it used (the commit checks it)."""
         plans = self.store.load_plans(customer_id) if customer_id else None
-        return fold(ticket_id, events, plans.changes if plans else (), self.catalog, now), plans
+        folded = fold(
+            record.ticket_id,
+            events,
+            plans.changes if plans else (),
+            self.catalog,
+            now,
+            delivered=record.pages,
+        )
+        return folded, plans
 
 
 def _owner(events: tuple[AnyTicketEvent, ...]) -> str | None:

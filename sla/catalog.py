@@ -10,7 +10,7 @@ import tomllib
 from datetime import date
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from sla.durations import Duration
 from sla.vocabulary import COMPONENT_CLASS, Component, ComponentClass, Metric, Severity
@@ -134,8 +134,17 @@ class Level(_Strict):
 
 
 class Catalog(_Strict):
+    """One version of the promises. `effective_from` (None: since always) says from when clocks use it.
+
+    A clock keeps the version in force when it started (SPEC section 4), so an edit never re-targets a
+    running or past clock, and replaying history gives what was promised then. The versions an operator
+    keeps are chained: the newest carries the earlier ones, and `at` picks the one for an instant.
+    """
+
+    effective_from: AwareDatetime | None = None
     calendars: dict[str, CalendarSpec]
     levels: dict[str, Level]
+    _earlier: tuple["Catalog", ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _references(self) -> Self:
@@ -148,6 +157,23 @@ class Catalog(_Strict):
                     raise ValueError(f"levels.{name}.{field}: unknown calendar {ref!r}")
         return self
 
+    def at(self, instant: int) -> "Catalog":
+        """The version in force at `instant` (epoch seconds): the latest whose effective_from is not after it."""
+        for version in (self, *self._earlier):
+            start = version.effective_from
+            if start is None or int(start.timestamp()) <= instant:
+                return version
+        return self._earlier[-1] if self._earlier else self
+
+    def with_earlier(self, earlier: "tuple[Catalog, ...]") -> "Catalog":
+        """This version, newest, chained to the versions before it (newest first)."""
+        self._earlier = earlier
+        return self
+
+    @property
+    def versions(self) -> "tuple[Catalog, ...]":
+        return (self, *self._earlier)
+
     def level(self, name: str) -> Level:
         try:
             return self.levels[name]
@@ -158,3 +184,16 @@ class Catalog(_Strict):
 def parse_catalog(text: str) -> Catalog:
     """Validate a catalog written in TOML; errors are pydantic's, each naming its field path."""
     return Catalog.model_validate(tomllib.loads(text))
+
+
+def chain_versions(versions: list[Catalog]) -> Catalog:
+    """The newest version, chained to the others; at most one may be in force since always."""
+
+    def start(version: Catalog) -> float:
+        return version.effective_from.timestamp() if version.effective_from else float("-inf")
+
+    ordered = sorted(versions, key=start, reverse=True)
+    starts = [start(v) for v in ordered]
+    if len(set(starts)) != len(starts):
+        raise ValueError("effective_from: two catalog versions take effect at the same instant")
+    return ordered[0].with_earlier(tuple(ordered[1:]))

@@ -33,6 +33,7 @@ class Alert:
     fraction: float | None = None
     due_at: int | None = None
     support_level: str = ""
+    clock_key: str = ""  # the clock's identity, by the event that started it (see sla.fold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class Notification:
     timezone: str
     contact_email: str | None
     data: dict[str, str | int | None] = field(default_factory=dict)
+    clock_key: str | None = None  # the clock the notice is about, None for the ticket's own notices
 
 
 Effect = Alert | Notification

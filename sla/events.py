@@ -2,23 +2,79 @@
 
 These are the `detail` of the EventBridge events. Readers are tolerant (unknown extra fields are ignored) so
 the control panel can add fields; a missing or invalid known field is an error that names it.
+
+The same models read stored events back, under a validation context: the edge passes the receipt time
+(`received_at`) so that `occurred_at` is bounded, and the persistence codec passes `stored`, under which the
+checks that depend on library data (tzdata's zone names, the holidays library's countries) do not refuse:
+history accepted once must stay readable after an upgrade.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Final
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from sla.vocabulary import Author, Category, Component, Locale, Metric, Severity, Status, Visibility
 
 SOURCE = "controlpanel.support"
 
-Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@/+=-]+$")]
+IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9._:@/+=-]+$"
+IDENTIFIER_MAX_CHARS: Final = 128
+Identifier = Annotated[str, Field(min_length=1, max_length=IDENTIFIER_MAX_CHARS, pattern=IDENTIFIER_PATTERN)]
 ShortText = Annotated[str, Field(max_length=1000)]
+
+# Bounds of `occurred_at` against the receipt time (SPEC section 3): further out is a clock skew or a
+# producer bug, not a ticket's history, and would otherwise page for long-gone breaches or never fold.
+MAX_EVENT_AGE: Final = timedelta(days=30)
+MAX_EVENT_LEAD: Final = timedelta(minutes=5)
+
+# Keys of the pydantic validation context these models read.
+RECEIVED_AT: Final = "received_at"  # an aware datetime: the edge's receipt time, which bounds occurred_at
+STORED: Final = "stored"  # True: a stored event read back, only structure is checked
+
+EXCERPT_CHARS: Final = 60
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """A bad value as a rejection reason may quote it: `repr`-escaped and short.
+
+    Reasons are stored and logged, so an echoed 235 KB value would make an item DynamoDB refuses and a
+    log line nobody reads; control characters are escaped so a reason stays one readable line. A string
+    is cut to at most `limit` characters of its escaped form, anything else to `limit` characters of its
+    repr, and a cut value says how long it was (a string in characters, anything else by its repr):
+    "'abc'…(1234 chars)".
+    """
+    if not isinstance(value, str):
+        shown = repr(value)
+        return shown if len(shown) <= limit else f"{shown[:limit]}…({len(shown)} chars)"
+    width = 0
+    kept = 0
+    for char in value:
+        width += len(repr(char)) - 2
+        if width > limit:
+            break
+        kept += 1
+    if kept == len(value):
+        return repr(value)
+    return f"{value[:kept]!r}…({len(value)} chars)"
+
+
+def _is_stored(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and bool(info.context.get(STORED))
 
 
 @cache
@@ -26,18 +82,64 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def _known_zone(name: str) -> str:
-    if name not in _zones():
-        raise ValueError(f"{name!r} is not an IANA time zone")
+def _known_zone(name: str, info: ValidationInfo) -> str:
+    if name not in _zones() and not _is_stored(info):
+        raise ValueError(f"{excerpt(name)} is not an IANA time zone")
     return name
 
 
-def _known_country(code: str) -> str:
+def _known_country(code: str, info: ValidationInfo) -> str:
+    if _is_stored(info):
+        return code
     import holidays  # slow to import; only plan changes name a country
 
     if code not in holidays.list_supported_countries():
-        raise ValueError(f"{code!r} is not an ISO 3166 country code with known public holidays")
+        raise ValueError(f"{excerpt(code)} is not an ISO 3166 country code with known public holidays")
     return code
+
+
+def _span(delta: timedelta) -> str:
+    """A duration as a person reads it in a reason: '45 days 3 h', '1 day 10 min', '5 min 1 s'."""
+    hours, rest = divmod(delta.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    day_unit = "day" if delta.days == 1 else "days"
+    parts = [(delta.days, day_unit), (hours, "h"), (minutes, "min"), (seconds, "s")]
+    return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"
+
+
+def _within_bounds(occurred_at: datetime, info: ValidationInfo) -> datetime:
+    """Bound `occurred_at` by the receipt time given in the context; without one (fold tests, replay of the
+    log) there is nothing to compare with. Comparisons of aware datetimes never overflow, so year 1 and
+    year 9999 are refused like any other instant, not raised."""
+    context = info.context if isinstance(info.context, dict) else {}
+    received_at = context.get(RECEIVED_AT)
+    if context.get(STORED) or not isinstance(received_at, datetime):
+        return occurred_at
+    if occurred_at < received_at - MAX_EVENT_AGE:
+        raise PydanticCustomError(
+            "occurred_at_too_old",
+            "{occurred} is {span} before the engine received the event at {received}; "
+            "at most {bound} days late is accepted (a clock skew or a producer bug)",
+            {
+                "occurred": occurred_at.isoformat(),
+                "span": _span(received_at - occurred_at),
+                "received": received_at.isoformat(),
+                "bound": MAX_EVENT_AGE.days,
+            },
+        )
+    if occurred_at > received_at + MAX_EVENT_LEAD:
+        raise PydanticCustomError(
+            "occurred_at_in_future",
+            "{occurred} is {span} after the engine received the event at {received}; "
+            "at most {bound} minutes ahead is accepted (a clock skew or a producer bug)",
+            {
+                "occurred": occurred_at.isoformat(),
+                "span": _span(occurred_at - received_at),
+                "received": received_at.isoformat(),
+                "bound": MAX_EVENT_LEAD.seconds // 60,
+            },
+        )
+    return occurred_at
 
 
 class EventDetail(BaseModel):
@@ -49,6 +151,11 @@ class EventDetail(BaseModel):
     event_id: Identifier
     occurred_at: AwareDatetime
     sequence: Annotated[int, Field(ge=0)] | None = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _bounded(cls, occurred_at: datetime, info: ValidationInfo) -> datetime:
+        return _within_bounds(occurred_at, info)
 
     def order_key(self) -> tuple[datetime, int, str]:
         """The total order of SPEC section 5: (occurred_at, sequence, event_id); no sequence sorts first."""
@@ -157,12 +264,20 @@ def describe_validation_error(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_detail(detail_type: str, detail: Any) -> EventDetail:
-    """Validate one event's detail by its detail-type; an unknown type or a bad field is an InvalidEvent."""
+def parse_detail(detail_type: str, detail: Any, received_at: datetime | None = None) -> EventDetail:
+    """Validate one event's detail by its detail-type; an unknown type or a bad field is an InvalidEvent.
+
+    `received_at` is given at the edge only: it bounds `occurred_at` (SPEC section 3). Folds and stored
+    events are not bounded by it, as their receipt was checked when they came in.
+    """
     model = DETAIL_MODELS.get(detail_type)
     if model is None:
-        raise InvalidEvent(f"detail-type: unknown type {detail_type!r}; known: {', '.join(DETAIL_MODELS)}")
+        known = ", ".join(DETAIL_MODELS)
+        raise InvalidEvent(f"detail-type: unknown type {excerpt(detail_type)}; known: {known}")
+    if received_at is not None and received_at.utcoffset() is None:
+        raise ValueError("received_at must carry its offset")
+    context = {RECEIVED_AT: received_at} if received_at is not None else None
     try:
-        return model.model_validate(detail)
+        return model.model_validate(detail, context=context)
     except ValidationError as error:
         raise InvalidEvent(describe_validation_error(error)) from None

@@ -3,16 +3,23 @@
 Events are applied in the total order of SPEC section 5, and between two events the clocks' own timers
 (warnings, breaches, ladder steps) fire in time order, so the result depends only on the set of events and
 on `now`, never on the order or number of deliveries. At one instant events come before timers: an answer
-at exactly the due time meets the clock, an acknowledgement at exactly a ladder step stops it.
+at exactly the due time meets the clock, an acknowledgement at exactly a ladder step stops it. A timer fires
+only once `now` is past its instant, so every event stamped at that instant is known before it fires.
+
+A clock is named by the event that started it (SPEC section 4), so an event that arrives late and inserts an
+earlier cycle never renames a later one: effect ids and alert dedup keys stay what they were when delivered.
+What was delivered and is no longer supported by the events (a page for a breach that a late reply undid)
+is closed by the fold itself: it is told the pages still open and resolves those without a breach.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from heapq import heappop, heappush
 from operator import attrgetter
 from typing import TypeVar
 
@@ -36,6 +43,9 @@ from sla.plans import schedule_for
 from sla.vocabulary import ClockState, Component, Locale, Metric, Severity, Status
 
 WARNING_ROUTE = "oncall-l2"
+APOLOGY_GRACE = 300
+"""Seconds a breach waits before the customer's apology goes out: a reply stamped before the due time that
+reaches the engine a little late undoes the breach, and an apology already sent cannot be taken back."""
 APOLOGY_METRICS: frozenset[Metric] = frozenset({"first_response", "hardware_replacement"})
 RETARGETED_METRICS: frozenset[Metric] = frozenset({"first_response", "next_response", "resolution"})
 PAUSABLE_METRICS: frozenset[Metric] = frozenset({"resolution", "hardware_replacement"})
@@ -70,6 +80,7 @@ class Clock:
     acknowledged_at: int | None = None
     server_id: str | None = None
     component: Component | None = None
+    cause: str = ""  # the event that started this cycle: its identity, whatever its position
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +102,23 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """The ticket at `now`: its state, every effect due so far, the next instant a timer is due."""
+    """The ticket at `now`: its state, every effect due so far, the next instant something may fire.
+
+    `settled` names the clocks (by `clock_key`) that will never produce another effect from the events
+    folded here: stopped, with nothing pending. A store may forget their effect ids and keep only their keys.
+    """
 
     state: TicketState | None
     effects: tuple[Effect, ...]
     next_due: int | None
     rejected: tuple[Rejection, ...]
+    settled: frozenset[str] = frozenset()
 
 
 Timer = tuple[int, int, float]
-"""(instant, rank, argument): a warning (rank 0, its fraction), the breach (1), a ladder step (2, its index)."""
+"""(instant, rank, argument): a warning (rank 0, its fraction), the breach (1), a ladder step (2, its index).
+
+A timer at instant t fires in a fold whose `now` is after t; `next_due` is therefore t + 1."""
 
 _WARN, _BREACH, _PAGE = 0, 1, 2
 
@@ -116,9 +134,11 @@ class _Clock:
         "acknowledged_at",
         "breached_at",
         "calendar",
+        "cause",
         "component",
         "cycle",
         "due_at",
+        "key",
         "level",
         "level_name",
         "metric",
@@ -138,6 +158,8 @@ class _Clock:
         self,
         metric: Metric,
         cycle: int,
+        key: str,
+        cause: str,
         level_name: str,
         level: Level,
         calendar: Calendar,
@@ -146,6 +168,8 @@ class _Clock:
     ) -> None:
         self.metric = metric
         self.cycle = cycle
+        self.key = key
+        self.cause = cause
         self.level_name = level_name
         self.level = level
         self.calendar = calendar
@@ -240,6 +264,7 @@ class _Clock:
             self.acknowledged_at,
             self.server_id,
             self.component,
+            self.cause,
         )
 
 
@@ -258,12 +283,22 @@ def _calendar(catalog: Catalog, plan: Plan, metric: Metric) -> Calendar:
     found = _CALENDARS.get(key)
     if found is not None and found[0] is catalog:
         return found[1]
-    schedule = schedule_for(catalog, plan.support_level, metric, plan.timezone, plan.country)
+    try:
+        schedule = schedule_for(catalog, plan.support_level, metric, plan.timezone, plan.country)
+    except ValueError:
+        # A stored plan that today's tzdata or holidays no longer know (SPEC section 3: stored events are
+        # folded leniently): count in the default zone and country rather than make the history unreadable.
+        schedule = schedule_for(
+            catalog, plan.support_level, metric, _DEFAULT_PLAN.timezone, _DEFAULT_PLAN.country
+        )
     calendar = compile_schedule(schedule)
     if len(_CALENDARS) >= _CALENDARS_MAX:
         _CALENDARS.clear()
     _CALENDARS[key] = (catalog, calendar)
     return calendar
+
+
+_DEFAULT_PLAN = Plan()
 
 
 def _plans_in_force(plans: Sequence[tuple[int, SupportPlanChanged]]) -> tuple[list[int], list[Plan]]:
@@ -272,28 +307,40 @@ def _plans_in_force(plans: Sequence[tuple[int, SupportPlanChanged]]) -> tuple[li
     in_force: list[Plan] = []
     plan = Plan()
     for at, change in plans:
+        given = change.model_fields_set  # absent keeps the previous value; an explicit null clears it
         plan = Plan(
             support_level=change.support_level,
-            timezone=change.timezone or plan.timezone,
-            country=change.country or plan.country,
-            locale=change.locale or plan.locale,
-            contact_email=change.contact_email or plan.contact_email,
+            timezone=change.timezone or (_DEFAULT_PLAN.timezone if "timezone" in given else plan.timezone),
+            country=change.country or (_DEFAULT_PLAN.country if "country" in given else plan.country),
+            locale=change.locale or (_DEFAULT_PLAN.locale if "locale" in given else plan.locale),
+            contact_email=change.contact_email if "contact_email" in given else plan.contact_email,
         )
         instants.append(at)
         in_force.append(plan)
     return instants, in_force
 
 
-_DEFAULT_PLAN = Plan()
-
-
 class _Ticket:
-    """The simulation of one ticket: events applied in order, timers fired between them."""
+    """The simulation of one ticket: events applied in order, timers fired between them.
 
-    def __init__(self, catalog: Catalog, plans: Sequence[tuple[int, SupportPlanChanged]]) -> None:
+    `open` holds the clocks not yet stopped, in start order: only they can fire, meet, pause or be
+    acknowledged, so each event and each timer looks at them, not at every cycle the ticket ever had, and
+    a long conversation folds in time linear in its events.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        plans: Sequence[tuple[int, SupportPlanChanged]],
+        delivered: Mapping[str, Sequence[str]],
+    ) -> None:
         self.catalog = catalog
         self.plan_instants, self.plans = _plans_in_force(plans)
+        self.delivered = delivered
         self.clocks: list[_Clock] = []
+        self.open: list[_Clock] = []
+        self.resolution: _Clock | None = None
+        self.apologies: list[tuple[int, int, _Clock]] = []  # a heap of (instant, start order, clock)
         self.cycles: dict[Metric, int] = {}
         self.effects: list[Effect] = []
         self.rejected: list[Rejection] = []
@@ -314,46 +361,60 @@ class _Ticket:
         return self.plans[index - 1] if index else _DEFAULT_PLAN
 
     def start_clock(
-        self, metric: Metric, at: int, component: Component | None = None, server_id: str | None = None
+        self,
+        metric: Metric,
+        at: int,
+        cause: str,
+        component: Component | None = None,
+        server_id: str | None = None,
     ) -> _Clock | None:
         plan = self.plan_at(at)
-        level = self.catalog.level(plan.support_level)
+        catalog = self.catalog.at(at)  # the catalog version in force when the clock starts, kept for good
+        if plan.support_level not in catalog.levels:
+            plan = replace(plan, support_level=DEFAULT_LEVEL)  # a level sold before its version took effect
+        level = catalog.level(plan.support_level)
         target = level.target(metric, self.severity, component)
         if target is None:
             return None
         cycle = self.cycles[metric] = self.cycles.get(metric, 0) + 1
         clock = _Clock(
-            metric, cycle, plan.support_level, level, _calendar(self.catalog, plan, metric), at, target
+            metric,
+            cycle,
+            clock_key(self.ticket_id, metric, cause),
+            cause,
+            plan.support_level,
+            level,
+            _calendar(catalog, plan, metric),
+            at,
+            target,
         )
         clock.server_id, clock.component = server_id, component
         if metric in PAUSABLE_METRICS and self.status == "pending_customer":
             self.pause(clock, at)
         self.clocks.append(clock)
+        self.open.append(clock)
         return clock
 
     # -- timers -------------------------------------------------------------------------------------------
 
-    def next_timer(self) -> _Clock | None:
-        """The clock whose timer fires next; at one instant the earlier-started clock goes first."""
-        best: _Clock | None = None
-        best_at = 0
-        for clock in self.clocks:
-            timers = clock.timers
-            if timers and (best is None or timers[0][0] < best_at):
-                best, best_at = clock, timers[0][0]
-        return best
-
     def advance(self, limit: int, inclusive: bool) -> None:
         """Fire, in time order, every timer due before `limit` (or at it, when `inclusive`)."""
-        clocks = self.clocks
+        clocks = self.open
+        apologies = self.apologies
         while True:
-            # next_timer(), inlined: this runs before every event, and most often finds nothing due.
+            # The next clock timer, inlined: this runs before every event, and most often finds nothing due.
             clock: _Clock | None = None
             at = 0
             for candidate in clocks:
                 timers = candidate.timers
                 if timers and (clock is None or timers[0][0] < at):
                     clock, at = candidate, timers[0][0]
+            if apologies and (clock is None or apologies[0][0] < at):
+                at = apologies[0][0]
+                if at > limit or (at == limit and not inclusive):
+                    return
+                self.apologise(heappop(apologies)[2], at)
+                continue
             if clock is None or at > limit or (at == limit and not inclusive):
                 return
             _, rank, arg = clock.timers[0]
@@ -374,15 +435,19 @@ class _Ticket:
         clock.breached_at = at
         clock.schedule_ladder()
         if clock.metric in APOLOGY_METRICS:
-            self.notify(
-                "breach_apology",
-                at,
-                f"{clock.metric}:{clock.cycle}",
-                metric=clock.metric,
-                due_at=clock.due_at,
-                server_id=clock.server_id,
-                component=clock.component,
-            )
+            heappush(self.apologies, (at + APOLOGY_GRACE, len(self.apologies), clock))
+
+    def apologise(self, clock: _Clock, at: int) -> None:
+        self.notify(
+            "breach_apology",
+            at,
+            f"{clock.metric}:{clock.cause}",
+            clock.key,
+            metric=clock.metric,
+            due_at=clock.due_at,
+            server_id=clock.server_id,
+            component=clock.component,
+        )
 
     def page(self, clock: _Clock, step: int, at: int) -> None:
         route = clock.level.ladder[step]
@@ -402,25 +467,28 @@ class _Ticket:
     ) -> None:
         # Positional, in the field order of Alert and Notification (the tests check every field's value):
         # effects are most of what a fold allocates, and keywords cost a third more.
-        ticket_id, metric, cycle = self.ticket_id, clock.metric, clock.cycle
+        key = clock.key
         self.effects.append(
             Alert(
-                f"{ticket_id}:{metric}:{cycle}:{suffix}",  # effect_id
+                f"{self.ticket_id}:{clock.metric}:{clock.cause}:{suffix}",  # effect_id
                 at,
-                ticket_id,
-                metric,
-                cycle,
+                self.ticket_id,
+                clock.metric,
+                clock.cycle,
                 kind,
                 route,
-                f"{ticket_id}/{metric}/{cycle}",  # dedup_key: stable per (ticket, metric, cycle)
+                key,  # dedup_key: stable per clock, across every step and every late event
                 step,
                 fraction,
                 clock.due_at,
                 clock.level_name,  # support_level
+                key,
             )
         )
 
-    def notify(self, kind: NotificationKind, at: int, suffix: str, **data: str | int | None) -> None:
+    def notify(
+        self, kind: NotificationKind, at: int, suffix: str, key: str | None, **data: str | int | None
+    ) -> None:
         plan = self.plan_at(at)
         data["support_level"] = plan.support_level
         self.effects.append(
@@ -434,8 +502,14 @@ class _Ticket:
                 plan.timezone,
                 plan.contact_email,
                 data,
+                key,
             )
         )
+
+    def paged_routes(self, clock: _Clock) -> list[str]:
+        """The routes this clock's breach paged: by this fold, and by earlier deliveries it no longer makes."""
+        extra = [r for r in self.delivered.get(clock.key, ()) if r not in clock.paged]
+        return [*clock.paged, *extra] if extra else clock.paged
 
     # -- clock transitions --------------------------------------------------------------------------------
 
@@ -448,8 +522,9 @@ class _Ticket:
             clock.paused_since = None
         clock.stopped_at = at
         clock.timers = []
+        self.open.remove(clock)
         if clock.state == "breached":
-            for route in clock.paged:
+            for route in self.paged_routes(clock):
                 self.alert(clock, "resolve", route, at, f"resolve:{route}")
         else:
             clock.state = outcome
@@ -478,10 +553,7 @@ class _Ticket:
             return
         owner = event.customer_id
         if owner is not None and owner != self.customer_id:
-            self.reject(
-                event,
-                f"customer_id: {owner!r} is not the ticket's owner (the customer of its Ticket Opened)",
-            )
+            self.reject(event, "customer_id: not the ticket's owner (the customer of its Ticket Opened)")
             return
         if isinstance(event, TicketOpened):
             self.reject(event, f"ticket_id: the ticket was already opened by event {self.opened.event_id}")
@@ -511,48 +583,50 @@ class _Ticket:
         self.severity = event.severity
         self.opened_at = at
         self.level_name = self.plan_at(at).support_level
-        first = self.start_clock("first_response", at)
-        self.start_clock("resolution", at)
-        self.notify("acknowledged", at, "1", due_at=first.due_at if first else None, severity=self.severity)
+        first = self.start_clock("first_response", at, event.event_id)
+        self.resolution = self.start_clock("resolution", at, event.event_id)
+        self.notify(
+            "acknowledged", at, "1", None, due_at=first.due_at if first else None, severity=self.severity
+        )
 
     def message(self, event: TicketMessagePosted, at: int) -> None:
         if event.visibility != "public":
             return
         if event.author == "agent":
-            for clock in self.clocks:
-                if clock.metric in RESPONSE_METRICS and clock.stopped_at is None:
-                    self.stop(clock, at, "met")
+            for clock in [c for c in self.open if c.metric in RESPONSE_METRICS]:
+                self.stop(clock, at, "met")
             return
-        responded = False
-        for clock in self.clocks:
-            if clock.metric in RESPONSE_METRICS:
-                if clock.stopped_at is None:
-                    return  # a reply is still owed: this message waits for the same one
-                responded = True
-        if responded:
-            self.start_clock("next_response", at)
+        if any(c.metric in RESPONSE_METRICS for c in self.open):
+            return  # a reply is still owed: this message waits for the same one
+        if self.cycles.get("first_response") or self.cycles.get("next_response"):
+            self.start_clock("next_response", at, event.event_id)
 
     def change_status(self, status: Status, at: int) -> None:
         previous, self.status = self.status, status
         if status == previous:
             return
-        for clock in self.clocks:
+        resolution = self.resolution
+        if (
+            resolution is not None
+            and previous == "resolved"
+            and resolution.state == "met"
+            and status != "closed"
+        ):
+            self.reopen(resolution, at)
+        for clock in list(self.open):
             if status == "closed":
                 self.stop(clock, at, "cancelled")
             elif clock.metric not in PAUSABLE_METRICS:
                 continue
             elif clock.metric == "resolution" and status == "resolved":
                 self.stop(clock, at, "met")
+            elif status == "pending_customer":
+                self.pause(clock, at)
             else:
-                if clock.metric == "resolution" and previous == "resolved" and clock.state == "met":
-                    self.reopen(clock, at)
-                if status == "pending_customer":
-                    self.pause(clock, at)
-                else:
-                    self.resume(clock, at)
+                self.resume(clock, at)
         if status == "resolved" and not self.surveyed:
             self.surveyed = True
-            self.notify("survey", at, "1")
+            self.notify("survey", at, "1", None)
 
     def reopen(self, clock: _Clock, at: int) -> None:
         """A reopened ticket resumes its resolution clock with the time it had: resolved time is a pause.
@@ -564,10 +638,11 @@ class _Ticket:
         clock.stopped_at = None
         clock.state = "running"
         clock.retime(at)
+        self.open.append(clock)
 
     def change_severity(self, severity: Severity, at: int) -> None:
         self.severity = severity
-        for clock in self.clocks:
+        for clock in self.open:
             if clock.metric not in RETARGETED_METRICS or clock.state not in ("running", "paused"):
                 continue
             target = clock.level.target(clock.metric, severity)
@@ -584,28 +659,34 @@ class _Ticket:
                 self.breach(clock, at)
 
     def request_hardware(self, event: HardwareReplacementRequested, at: int) -> None:
-        if any(self.same_part(c, event) and c.open for c in self.clocks):
+        if any(self.same_part(c, event) for c in self.open):
             self.reject(event, "component: a replacement of this component is already under way")
             return
-        clock = self.start_clock("hardware_replacement", at, event.component, event.server_id)
+        clock = self.start_clock("hardware_replacement", at, event.event_id, event.component, event.server_id)
         assert clock is not None
         self.notify(
             "hardware_scheduled",
             at,
-            str(clock.cycle),
+            clock.cause,
+            clock.key,
             due_at=clock.due_at,
             server_id=event.server_id,
             component=event.component,
         )
 
     def complete_hardware(self, event: HardwareReplacementCompleted, at: int) -> None:
-        clock = next((c for c in self.clocks if self.same_part(c, event) and c.open), None)
+        clock = next((c for c in self.open if self.same_part(c, event)), None)
         if clock is None:
             self.reject(event, "component: no replacement of this component is under way")
             return
         self.stop(clock, at, "met")
         self.notify(
-            "hardware_completed", at, str(clock.cycle), server_id=event.server_id, component=event.component
+            "hardware_completed",
+            at,
+            clock.cause,
+            clock.key,
+            server_id=event.server_id,
+            component=event.component,
         )
 
     @staticmethod
@@ -619,8 +700,8 @@ class _Ticket:
     def acknowledge(self, event: AlertAcknowledged, at: int) -> None:
         breached = [
             c
-            for c in self.clocks
-            if c.metric == event.metric and c.state == "breached" and c.open and c.acknowledged_at is None
+            for c in self.open
+            if c.metric == event.metric and c.state == "breached" and c.acknowledged_at is None
         ]
         if not breached:
             self.reject(event, f"metric: no unacknowledged breach of {event.metric} on this ticket")
@@ -628,8 +709,56 @@ class _Ticket:
         clock = breached[-1]
         clock.acknowledged_at = at
         clock.schedule_ladder()
-        for route in clock.paged:
+        for route in self.paged_routes(clock):
             self.alert(clock, "acknowledge", route, at, f"acknowledge:{route}")
+
+    # -- what was delivered and is no longer supported ----------------------------------------------------
+
+    def close_orphans(self, now: int) -> None:
+        """Resolve the delivered pages of clocks that, as the events now stand, never breached.
+
+        A clock still undecided keeps its page open (it may yet breach, under the same dedup key); one that
+        breached resolves its pages itself when it stops. One met or cancelled without a breach, or gone
+        (a late event merged its cycle into an earlier one), has its pages resolved here, at `now`: the
+        resolve is decided by this fold, after the page it closes went out.
+        """
+        if not self.delivered:
+            return
+        by_key = {clock.key: clock for clock in self.clocks}
+        for key, routes in self.delivered.items():
+            clock = by_key.get(key)
+            if clock is not None and (clock.state == "breached" or clock.stopped_at is None):
+                continue
+            at = now  # decided now, after the page it closes, whenever the clock stopped
+            metric, cause = _parse_key(self.ticket_id, key)
+            for route in routes:
+                self.effects.append(
+                    Alert(
+                        f"{self.ticket_id}:{metric}:{cause}:resolve:{route}",
+                        at,
+                        self.ticket_id,
+                        metric,
+                        clock.cycle if clock is not None else 0,
+                        "resolve",
+                        route,
+                        key,
+                        0,
+                        None,
+                        clock.due_at if clock is not None else None,
+                        clock.level_name if clock is not None else "",
+                        key,
+                    )
+                )
+
+    def settled(self) -> frozenset[str]:
+        """Clocks that cannot produce another effect from these events: stopped, no apology pending."""
+        pending = {clock.key for _, _, clock in self.apologies}
+        closed = self.status == "closed"  # until then a met resolution clock resumes if the ticket reopens
+        return frozenset(
+            c.key
+            for c in self.clocks
+            if c.stopped_at is not None and c.key not in pending and (closed or c.metric != "resolution")
+        )
 
     def freeze(self, now: int) -> TicketState | None:
         if self.opened is None:
@@ -645,8 +774,21 @@ class _Ticket:
         )
 
     def next_due(self) -> int | None:
-        clock = self.next_timer()
-        return None if clock is None else clock.timers[0][0]
+        """The first instant at which a fold would fire something: one second after the earliest timer."""
+        instants = [c.timers[0][0] for c in self.open if c.timers]
+        if self.apologies:
+            instants.append(self.apologies[0][0])
+        return min(instants) + 1 if instants else None
+
+
+def clock_key(ticket_id: str, metric: Metric, cause: str) -> str:
+    """A clock's identity, by the event that started it; also its alerts' dedup key."""
+    return f"{ticket_id}/{metric}/{cause}"
+
+
+def _parse_key(ticket_id: str, key: str) -> tuple[Metric, str]:
+    metric, _, cause = key.removeprefix(f"{ticket_id}/").partition("/")
+    return metric, cause  # type: ignore[return-value]  # keys are only ever made by clock_key
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -666,7 +808,7 @@ def _in_order(events: Iterable[_E]) -> list[tuple[int, _E]]:
     for event in events:
         event_id = event.event_id
         seen = rows.get(event_id)
-        if seen is not None and (seen[3] is event or seen[3] == event or _rank(seen[3]) <= _rank(event)):
+        if seen is not None and (seen[3] is event or _same(seen[3], event) or _rank(seen[3]) <= _rank(event)):
             continue
         since = event.occurred_at - _EPOCH
         rows[event_id] = (since, -1 if event.sequence is None else event.sequence, event_id, event)
@@ -677,8 +819,13 @@ def _in_order(events: Iterable[_E]) -> list[tuple[int, _E]]:
 _AT = attrgetter("at")
 
 
+def _same(one: EventDetail, other: EventDetail) -> bool:
+    """The same event: equal fields, and the same fields given (an explicit null is not an absent field)."""
+    return one == other and one.model_fields_set == other.model_fields_set
+
+
 def _rank(event: EventDetail) -> tuple[tuple[datetime, int, str], str, str]:
-    return event.order_key(), type(event).__name__, event.model_dump_json()
+    return event.order_key(), type(event).__name__, event.model_dump_json(exclude_unset=True)
 
 
 def fold(
@@ -687,18 +834,20 @@ def fold(
     plan_changes: Iterable[SupportPlanChanged],
     catalog: Catalog,
     now: int,
+    delivered: Mapping[str, Sequence[str]] | None = None,
 ) -> Folded:
     """Fold a ticket's events (any order, any repetition) and its customer's plan changes up to `now`.
 
     Events of other tickets, and events after `now`, are not applied: the result is what the engine knows
     at `now`. `now` is epoch seconds; the fold never reads the system clock. Only the plan changes of the
     ticket's owner count, so a caller that hands over another customer's changes cannot re-target a clock.
+    `delivered` maps a clock key to the routes its pages were delivered to and not yet resolved.
     """
     ordered = _in_order([e for e in events if e.ticket_id == ticket_id])
     owner = next((e.customer_id for _, e in ordered if isinstance(e, TicketOpened)), None)
-    levels = catalog.levels
+    levels = {name for version in catalog.versions for name in version.levels}
     plans = _in_order([p for p in plan_changes if p.customer_id == owner and p.support_level in levels])
-    ticket = _Ticket(catalog, plans)
+    ticket = _Ticket(catalog, plans, delivered or {})
     ticket.ticket_id = ticket_id
     future: int | None = None  # an event stamped after `now` (a skewed clock) is applied when its time comes
     for at, event in ordered:
@@ -707,7 +856,8 @@ def fold(
             break
         ticket.advance(at, inclusive=False)
         ticket.apply(event, at)
-    ticket.advance(now, inclusive=True)
+    ticket.advance(now, inclusive=False)  # what is due at `now` waits for every event stamped at `now`
+    ticket.close_orphans(now)
     effects = sorted(ticket.effects, key=_AT)
     due = min((t for t in (ticket.next_due(), future) if t is not None), default=None)
-    return Folded(ticket.freeze(now), tuple(effects), due, tuple(ticket.rejected))
+    return Folded(ticket.freeze(now), tuple(effects), due, tuple(ticket.rejected), ticket.settled())

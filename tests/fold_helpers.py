@@ -7,7 +7,7 @@ are also ordered one after the other by the (occurred_at, sequence, event_id) ru
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -66,9 +66,17 @@ def next_event_id() -> str:
     return f"e{next(_ids):08d}"
 
 
-def _detail(detail_type: str, at: Instant, fields: dict[str, Any], event_id: str | None) -> Any:
+def _detail(
+    detail_type: str,
+    at: Instant,
+    fields: dict[str, Any],
+    event_id: str | None,
+    nulls: Iterable[str] = (),
+) -> Any:
+    """A parsed event; fields left None are absent from the detail, those named in `nulls` an explicit null."""
     detail = {"event_id": event_id or next_event_id(), "occurred_at": _at(at), **fields}
-    return parse_detail(detail_type, {k: v for k, v in detail.items() if v is not None})
+    given = {k: v for k, v in detail.items() if v is not None}
+    return parse_detail(detail_type, given | dict.fromkeys(nulls))
 
 
 def _ticket_fields(ticket: str, customer: str, sequence: int | None) -> dict[str, Any]:
@@ -170,8 +178,11 @@ def plan(
     country: str | None = None,
     locale: str | None = None,
     contact_email: str | None = None,
+    clear: Iterable[str] = (),
     event_id: str | None = None,
 ) -> SupportPlanChanged:
+    """A plan change; a field left None is absent (kept from the plan before), one named in `clear` is sent
+    as an explicit null (cleared: back to the default, or no address)."""
     fields = {
         "customer_id": customer,
         "support_level": level,
@@ -180,7 +191,7 @@ def plan(
         "locale": locale,
         "contact_email": contact_email,
     }
-    return cast(SupportPlanChanged, _detail("Support Plan Changed", at, fields, event_id))
+    return cast(SupportPlanChanged, _detail("Support Plan Changed", at, fields, event_id, clear))
 
 
 def ack(
@@ -205,11 +216,15 @@ def run(
     now: Instant = "2030-01-01T00:00:00Z",
     catalog: Catalog | None = None,
     ticket: str = TICKET,
+    delivered: Mapping[str, Sequence[str]] | None = None,
 ) -> Folded:
-    """Fold with the default catalog; `now` defaults to long after any test ticket, so every timer has fired."""
+    """Fold with the default catalog; `now` defaults to long after any test ticket, so every timer has fired.
+
+    `delivered` is what the outbox says was paged and not yet resolved, by clock key (see sla.fold.fold).
+    """
     at = now if isinstance(now, int) else epoch(now)
     ticket_events = [cast(AnyTicketEvent, e) for e in events]
-    return fold(ticket, ticket_events, list(plans), catalog or default_catalog(), at)
+    return fold(ticket, ticket_events, list(plans), catalog or default_catalog(), at, delivered)
 
 
 def clocks(folded: Folded, metric: Metric) -> list[Clock]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sla.catalog import Catalog, parse_catalog
+from sla.fold import APOLOGY_GRACE
 from tests.fold_helpers import (
     HOUR,
     MINUTE,
@@ -297,11 +298,19 @@ def test_severity_change_keeps_the_pauses(resolution_catalog: Catalog) -> None:
 
 
 def test_severity_change_breaches_at_once_when_the_new_due_time_has_passed() -> None:
-    folded = run([opened(t(0), "low"), severity(t(45), "critical")], [BUSINESS], now=t(45))
+    events = [opened(t(0), "low"), severity(t(45), "critical")]
+    folded = run(events, [BUSINESS], now=t(45))
     first = clock(folded, "first_response")
     assert (first.state, first.due_at, first.breached_at) == ("breached", t(30), t(45))
-    assert [(a.kind, a.route, a.at) for a in alerts(folded, "trigger")] == [("trigger", "oncall-l2", t(45))]
-    assert [n.at for n in notifications(folded, "breach_apology")] == [t(45)]
+    # The page waits until every event stamped at the breach instant is known: the next second.
+    assert alerts(folded, "trigger") == []
+    assert folded.next_due == t(45) + 1
+    paged = run(events, [BUSINESS], now=t(45) + 1)
+    assert [(a.kind, a.route, a.at) for a in alerts(paged, "trigger")] == [("trigger", "oncall-l2", t(45))]
+    assert notifications(paged, "breach_apology") == []
+    assert paged.next_due == t(45) + APOLOGY_GRACE + 1  # the apology, a grace period after the breach
+    apologised = run(events, [BUSINESS], now=t(45) + APOLOGY_GRACE + 1)
+    assert [n.at for n in notifications(apologised, "breach_apology")] == [t(45) + APOLOGY_GRACE]
 
 
 def test_severity_change_breaches_a_paused_clock_whose_new_target_is_used_up(

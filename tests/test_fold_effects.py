@@ -7,6 +7,7 @@ mistimed alert fails with a readable diff.
 from __future__ import annotations
 
 from sla.effects import Alert, Notification
+from sla.fold import APOLOGY_GRACE
 from tests.fold_helpers import (
     HOUR,
     MINUTE,
@@ -66,7 +67,8 @@ def test_standard_warns_at_three_quarters_of_working_time() -> None:
     (warning,) = alerts(folded)
     assert (warning.kind, warning.route, warning.fraction) == ("warning", "oncall-l2", 0.75)
     assert warning.at == epoch("2026-03-16T10:00:00+01:00")
-    assert folded.next_due == epoch("2026-03-16T11:00:00+01:00")
+    # The breach at 11:00 fires in the first fold after it, one second later.
+    assert folded.next_due == epoch("2026-03-16T11:00:00+01:00") + 1
 
 
 def test_each_warning_is_sent_once_per_cycle_and_fraction() -> None:
@@ -77,7 +79,7 @@ def test_each_warning_is_sent_once_per_cycle_and_fraction() -> None:
         message(t(70)),
         message(t(80), "customer"),
     ]
-    folded = run(events, [BUSINESS], now=t(125))
+    folded = run(events, [BUSINESS], now=t(125) + 1)  # the warning at 11:05 fires once 11:05 is past
     rows = [(a.metric, a.cycle, a.fraction, iso(a.at)) for a in alerts(folded, "warning")]
     assert rows == [
         ("next_response", 1, 0.5, iso(t(50))),
@@ -112,7 +114,7 @@ def test_no_warning_for_met_or_cancelled_clocks() -> None:
 
 
 def test_a_pending_ticket_does_not_pause_response_clocks() -> None:
-    folded = run([opened(t(0), "high"), status(t(10), "pending_customer")], [BUSINESS], now=t(30))
+    folded = run([opened(t(0), "high"), status(t(10), "pending_customer")], [BUSINESS], now=t(30) + 1)
     assert summary(alerts(folded)) == [row(30, "warning", "oncall-l2")]
 
 
@@ -178,23 +180,30 @@ def test_acknowledged_breach_is_still_resolved_when_met() -> None:
 
 
 def test_dedup_key_is_stable_per_ticket_metric_and_cycle() -> None:
+    """The key names the cycle by the event that started it: the opening, then the customer's message."""
     events = [
-        opened(t(0), "critical"),
+        opened(t(0), "critical", event_id="open-1"),
         message(t(40)),
-        message(t(50), "customer"),
+        message(t(50), "customer", event_id="ask-2"),
         message(t(100)),
     ]
     folded = run(events, [BUSINESS], now=t(24 * 60))
     keys: dict[tuple[str, int], set[str]] = {}
     for a in alerts(folded):
         keys.setdefault((a.metric, a.cycle), set()).add(a.dedup_key)
+        assert a.clock_key == a.dedup_key
     assert keys == {
-        ("first_response", 1): {"T-1/first_response/1"},
-        ("next_response", 1): {"T-1/next_response/1"},
+        ("first_response", 1): {"T-1/first_response/open-1"},
+        ("next_response", 1): {"T-1/next_response/ask-2"},
+    }
+    assert folded.state is not None
+    assert {(c.metric, c.cause) for c in folded.state.clocks} == {
+        ("first_response", "open-1"),
+        ("next_response", "ask-2"),
     }
     # The same key whatever the moment of the fold: the pager can correlate trigger and resolve.
     earlier = run(events, [BUSINESS], now=t(31))
-    assert {a.dedup_key for a in alerts(earlier)} == {"T-1/first_response/1"}
+    assert {a.dedup_key for a in alerts(earlier)} == {"T-1/first_response/open-1"}
 
 
 def test_hardware_breach_pages_and_apologises() -> None:
@@ -206,7 +215,7 @@ def test_hardware_breach_pages_and_apologises() -> None:
     ]
     (apology,) = notifications(folded, "breach_apology")
     assert (apology.at, apology.data["metric"], apology.data["component"]) == (
-        t(240),
+        t(240) + APOLOGY_GRACE,  # a grace period after the breach at t(240)
         "hardware_replacement",
         "disk",
     )
@@ -239,7 +248,7 @@ def test_apology_for_a_first_response_breach_but_not_for_next_response() -> None
     folded = run(events, [BUSINESS], now=t(24 * 60))
     assert clock(folded, "next_response").state == "breached"
     apologies = notifications(folded, "breach_apology")
-    assert [(n.at, n.data["metric"]) for n in apologies] == [(t(30), "first_response")]
+    assert [(n.at, n.data["metric"]) for n in apologies] == [(t(30) + APOLOGY_GRACE, "first_response")]
 
 
 def test_survey_is_sent_once_when_resolved() -> None:
@@ -304,16 +313,19 @@ def test_effects_come_in_time_order_with_unique_ids() -> None:
 
 
 def test_next_due_is_the_earliest_pending_timer_after_now() -> None:
+    """The first `now` at which a fold fires something: one second after the earliest timer's instant."""
     events = [opened(t(0), "high")]
     expectations = [
-        (0, t(30)),  # first warning
-        (30, t(45)),  # second warning
-        (50, t(60)),  # breach, first page
-        (60, t(75)),  # second page
-        (75, None),  # the ladder is over
+        (t(0), t(30) + 1),  # first warning
+        (t(30), t(30) + 1),  # at its own instant it has not fired yet
+        (t(30) + 1, t(45) + 1),  # second warning
+        (t(50), t(60) + 1),  # breach, first page
+        (t(60) + 1, t(60) + APOLOGY_GRACE + 1),  # the apology, before the second page at t(75)
+        (t(60) + APOLOGY_GRACE + 1, t(75) + 1),  # second page
+        (t(75) + 1, None),  # the ladder is over
     ]
-    for minutes, expected in expectations:
-        assert run(events, [BUSINESS], now=t(minutes)).next_due == expected, minutes
+    for now, expected in expectations:
+        assert run(events, [BUSINESS], now=now).next_due == expected, iso(now)
 
 
 def test_next_due_ignores_paused_and_stopped_clocks() -> None:
@@ -325,21 +337,21 @@ def test_next_due_ignores_paused_and_stopped_clocks() -> None:
     ]
     assert run(events, [BUSINESS], now=t(30)).next_due is None
     resumed = run([*events, status(t(40), "open")], [BUSINESS], now=t(40))
-    assert resumed.next_due == t(10 + 6 * 60 + 20)  # half of 12 h of running time, after a 20 min pause
+    assert resumed.next_due == t(10 + 6 * 60 + 20) + 1  # half of 12 h of running time, after a 20 min pause
 
 
 def test_next_due_with_several_clocks_is_the_earliest() -> None:
     events = [opened(t(0), "low"), hw_requested(t(0), "disk")]
     folded = run(events, [ENTERPRISE], now=t(0))
     # Disk on enterprise: 2 h, its first warning at 1 h; the low-severity response warns only at 12 h.
-    assert folded.next_due == t(60)
+    assert folded.next_due == t(60) + 1
     assert clock(folded, "first_response").target_seconds == 24 * HOUR
 
 
 def test_every_field_of_an_alert_and_a_notification() -> None:
     """Whole effects, field by field: what the pager and the mailer receive, and the outbox's keys."""
     plans = [plan(PLAN_AT, "business", locale="fr", contact_email="ops@client.fr")]
-    folded = run([opened(t(0), "critical")], plans, now=t(15))
+    folded = run([opened(t(0), "critical", event_id="open-1")], plans, now=t(15) + 1)
     assert folded.effects == (
         Notification(
             effect_id="T-1:notify:acknowledged:1",
@@ -351,19 +363,21 @@ def test_every_field_of_an_alert_and_a_notification() -> None:
             timezone="Europe/Paris",
             contact_email="ops@client.fr",
             data={"support_level": "business", "due_at": t(30), "severity": "critical"},
+            clock_key=None,  # about the ticket, not one of its clocks
         ),
         Alert(
-            effect_id="T-1:first_response:1:warning:0.5",
+            effect_id="T-1:first_response:open-1:warning:0.5",
             at=t(15),
             ticket_id="T-1",
             metric="first_response",
             cycle=1,
             kind="warning",
             route="oncall-l2",
-            dedup_key="T-1/first_response/1",
+            dedup_key="T-1/first_response/open-1",
             step=0,
             fraction=0.5,
             due_at=t(30),
             support_level="business",
+            clock_key="T-1/first_response/open-1",
         ),
     )

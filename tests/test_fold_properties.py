@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sla.catalog import Catalog
+from sla.effects import Alert, Effect
 from sla.events import AnyTicketEvent, SupportPlanChanged
 from sla.fold import Folded
 from tests.fold_helpers import (
@@ -61,12 +62,18 @@ sequences = st.one_of(st.none(), st.integers(0, 3))
 
 
 @st.composite
-def ticket_events(draw: st.DrawFn, opened_at: int, kinds: tuple[str, ...] = KINDS) -> list[AnyTicketEvent]:
+def ticket_events(
+    draw: st.DrawFn,
+    opened_at: int,
+    kinds: tuple[str, ...] = KINDS,
+    at_offsets: st.SearchStrategy[int] = offsets,
+) -> list[AnyTicketEvent]:
+    """An opening and up to 14 events `at_offsets` minutes after it."""
     events: list[AnyTicketEvent] = [
         opened(opened_at, draw(st.sampled_from(SEVERITIES)), sequence=draw(sequences))
     ]
     for _ in range(draw(st.integers(0, 14))):
-        at = opened_at + draw(offsets) * MINUTE
+        at = opened_at + draw(at_offsets) * MINUTE
         kind = draw(st.sampled_from(kinds))
         seq = draw(sequences)
         if kind == "message":
@@ -100,7 +107,10 @@ def tickets(draw: st.DrawFn, kinds: tuple[str, ...] = KINDS) -> Ticket:
     ]
     if draw(st.booleans()):
         at = opened_at + draw(offsets) * MINUTE
-        plans.append(plan(at, draw(st.sampled_from(LEVELS)), contact_email="ops@example.com"))
+        cleared = draw(
+            st.lists(st.sampled_from(("contact_email", "locale", "timezone", "country")), unique=True)
+        )
+        plans.append(plan(at, draw(st.sampled_from(LEVELS)), contact_email="ops@example.com", clear=cleared))
     events = draw(ticket_events(opened_at, kinds))
     now = opened_at + draw(st.integers(0, 5 * 24 * 60)) * MINUTE
     catalog = draw(st.sampled_from((default_catalog(), resolution_catalog())))
@@ -124,15 +134,49 @@ def test_effect_ids_are_unique_within_a_fold(ticket: Ticket) -> None:
     assert len(ids) == len(set(ids))
 
 
+def is_timer_effect(effect: Effect) -> bool:
+    """Warnings, pages of the ladder and apologies: what a timer fires, as opposed to what an event does."""
+    if isinstance(effect, Alert):
+        return effect.kind in ("warning", "trigger")
+    return effect.kind == "breach_apology"
+
+
 @PROPERTIES
 @given(tickets(), st.integers(0, 5 * 24 * 60))
 def test_what_was_sent_stays_sent(ticket: Ticket, later: int) -> None:
-    """A later fold repeats every effect of an earlier one, identically, and never back-dates a new one."""
+    """A later fold repeats every effect of an earlier one, identically, and never back-dates a new one.
+
+    The one thing a later fold adds at the earlier `now` itself is what a timer due at that instant fires:
+    a timer fires only once `now` is past it, after every event stamped at its instant.
+    """
     earlier = ticket.fold()
     then = run(ticket.events, ticket.plans, now=ticket.now + later * MINUTE, catalog=ticket.catalog)
-    assert [e for e in then.effects if e.at <= ticket.now] == list(earlier.effects)
+    before = [e for e in earlier.effects if e.at < ticket.now]
+    assert [e for e in then.effects if e.at < ticket.now] == before
+    assert all(e.at <= ticket.now for e in earlier.effects)
+    at_now = [e for e in then.effects if e.at == ticket.now]
+    assert [e for e in at_now if e in earlier.effects] == [e for e in earlier.effects if e.at == ticket.now]
+    assert all(is_timer_effect(e) for e in at_now if e not in earlier.effects)
     assert earlier.next_due is None or earlier.next_due > ticket.now
     assert all(e.at <= ticket.now + later * MINUTE for e in then.effects)
+    if later == 0:
+        assert then == earlier
+
+
+@PROPERTIES
+@given(tickets())
+def test_nothing_fires_before_next_due(ticket: Ticket) -> None:
+    """A sweeper that comes back at `next_due` misses nothing: a fold one second before it sends what the
+    fold at `now` sent, and the fold at it sends something new unless what is due is an event's own time."""
+    folded = ticket.fold()
+    if folded.next_due is None:
+        return
+    just_before = run(ticket.events, ticket.plans, now=folded.next_due - 1, catalog=ticket.catalog)
+    assert just_before.effects == folded.effects
+    assert just_before.next_due == folded.next_due
+    at_due = run(ticket.events, ticket.plans, now=folded.next_due, catalog=ticket.catalog)
+    stamped_then = any(epoch(e.occurred_at.isoformat()) == folded.next_due for e in ticket.events)
+    assert stamped_then or len(at_due.effects) > len(folded.effects)
 
 
 @PROPERTIES

@@ -41,6 +41,7 @@ def assert_changes_nothing(events: list[EventDetail], intruder: EventDetail, rea
     assert with_it.state == without.state
     assert with_it.effects == without.effects
     assert with_it.next_due == without.next_due
+    assert with_it.settled == without.settled
     (rejection,) = [r for r in with_it.rejected if r.event_id == intruder.event_id]
     assert reason_part in rejection.reason
     assert set(with_it.rejected) - set(without.rejected) == {rejection}
@@ -122,8 +123,9 @@ def test_acknowledgement_without_a_breach_is_rejected() -> None:
 def test_events_of_other_tickets_and_after_now_are_not_applied() -> None:
     other = message(t(10), ticket="T-2")
     future = message(t(24 * 60 + 1))
-    without = run(base(), [BUSINESS], now=t(24 * 60))
-    folded = run([*base(), other, future], [BUSINESS], now=t(24 * 60))
+    events = base()  # one set of events: their ids name the clocks and the effects
+    without = run(events, [BUSINESS], now=t(24 * 60))
+    folded = run([*events, other, future], [BUSINESS], now=t(24 * 60))
     assert (folded.state, folded.effects, folded.rejected) == (
         without.state,
         without.effects,
@@ -137,7 +139,24 @@ def test_two_different_events_under_one_id_give_one_answer_whatever_their_order(
     """A producer's bug, but the fold stays a function of the set: the first in SPEC order is kept."""
     first = status(t(10), "pending_customer", event_id="dup-1")
     second = status(t(20), "closed", event_id="dup-1")
-    one_way = run([*base(), first, second], [BUSINESS], now=t(60))
-    other_way = run([second, *base(), first], [BUSINESS], now=t(60))
+    events = base()  # one set of events: their ids name the clocks and the effects
+    one_way = run([*events, first, second], [BUSINESS], now=t(60))
+    other_way = run([second, *events, first], [BUSINESS], now=t(60))
     assert one_way == other_way
     assert one_way.state is not None and one_way.state.status == "pending_customer"
+
+
+def test_two_plan_changes_under_one_id_differing_only_by_an_explicit_null_give_one_answer() -> None:
+    """An explicit null now clears a plan field and an absent one keeps it, so the two are different contents:
+    which one counts must not depend on which arrived first (SPEC section 5).
+
+    FAILS with the fold as it stands: `_in_order` takes the two for the same event (pydantic's `==` and
+    `model_dump_json()` ignore `model_fields_set`) and keeps whichever came first.
+    """
+    address = plan("2026-01-01T09:00:00Z", "business", contact_email="ops@client.fr")
+    keep = plan("2026-01-05T09:00:00Z", "business", event_id="dup-plan")
+    clear = plan("2026-01-05T09:00:00Z", "business", clear=["contact_email"], event_id="dup-plan")
+    events = base()
+    one_way = run(events, [address, keep, clear], now=t(60))
+    other_way = run(events, [address, clear, keep], now=t(60))
+    assert one_way == other_way

@@ -64,8 +64,10 @@ def test_the_scenario_replays_to_its_clocks_due_times_alerts_and_rejections(docu
     breached = clock(document, "T-3", "first_response")
     assert (breached["state"], breached["due_at"]) == ("breached", "2026-04-06T12:15:00Z")
     pages = [(a["at"], a["kind"], a["route"]) for a in document["alerts"] if a["ticket_id"] == "T-3"]
-    assert ("2026-04-06T12:15:00Z", "trigger", "oncall-l2") in pages
-    assert ("2026-04-06T12:25:00Z", "trigger", "duty-manager") in pages
+    # A timer fires once the clock is past its instant (every event stamped 12:15:00 is known first): the
+    # page for the 12:15 breach goes at the 12:16 sweep, the ladder's 12:25 step at the 12:26 one.
+    assert ("2026-04-06T12:16:00Z", "trigger", "oncall-l2") in pages
+    assert ("2026-04-06T12:26:00Z", "trigger", "duty-manager") in pages
     assert not [p for p in pages if p[2] == "account-manager"]  # acknowledged before the third step
 
     reasons = {r["event_id"]: r["reason"] for r in document["rejected"]}

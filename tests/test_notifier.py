@@ -188,14 +188,25 @@ class Harness:
     endpoint: FakeEndpoint
     sleeps: list[float]
     oncall_queue_url: str
+    versions: dict[str, int] = field(default_factory=dict)
 
     def put(self, *effects: Effect) -> list[dict[str, Any]]:
-        """Write outbox items exactly as the store does, and return them (the stream's NewImages)."""
-        items = [item for e in effects for item in outbox_items(e.ticket_id, [e], NOW - 60)]
+        """Each effect as the outbox item of a commit of its own, in order, written exactly as the store
+        does; returns the items (the stream's NewImages)."""
+        return [item for e in effects for item in self.commit(e)]
+
+    def commit(self, *effects: Effect) -> list[dict[str, Any]]:
+        """One commit deciding `effects` in this order: its outbox items, written and returned."""
+        ticket_id = effects[0].ticket_id
+        version = self.versions[ticket_id] = self.versions.get(ticket_id, 0) + 1
+        items = outbox_items(ticket_id, version, effects, NOW - 60)
+        self.write(*items)
+        return items
+
+    def write(self, *items: dict[str, Any]) -> None:
         table = self.session.resource("dynamodb").Table(self.resources.table_name)
         for item in items:
             table.put_item(Item=item)
-        return items
 
     def run(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         response: dict[str, Any] = notifier.handler(
@@ -203,10 +214,20 @@ class Harness:
         )
         return response
 
-    def effect_item(self, effect_id: str) -> dict[str, Any]:
+    def item_of(self, effect_id: str) -> dict[str, Any]:
+        """The outbox item that carries the effect, as stored now."""
         table = self.session.resource("dynamodb").Table(self.resources.table_name)
-        item: dict[str, Any] = table.get_item(Key={"pk": f"EFFECT#{effect_id}", "sk": "EFFECT"})["Item"]
-        return item
+        for item in table.scan()["Items"]:
+            if item.get("kind") == "outbox" and any(
+                view["effect_id"] == effect_id for view in json.loads(item["effects"])
+            ):
+                return dict(item)
+        raise AssertionError(f"no outbox item carries {effect_id}")
+
+    def outcome(self, effect_id: str) -> dict[str, Any]:
+        """The notifier's record of one effect: its entry in the item's `deliveries` map."""
+        entry: dict[str, Any] = self.item_of(effect_id)["deliveries"].get(effect_id, {})
+        return entry
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return self._drain(self.resources.notifier_dead_letter_queue_url)
@@ -344,10 +365,10 @@ def test_a_breach_pages_pagerduty_with_an_events_api_v2_trigger_and_publishes_to
     assert json.loads(published["Message"])["dedup_key"] == "T-3/first_response/1"
     assert published["Subject"].startswith("[enterprise] T-3 first_response breached")
 
-    item = harness.effect_item(alert.effect_id)
-    assert item["channels"] == ["sns", "pagerduty"]
-    assert item["delivered_at"] == NOW
-    assert item["delivery_status"] == "delivered"
+    outcome = harness.outcome(alert.effect_id)
+    assert outcome["channels"] == ["sns", "pagerduty"]
+    assert (outcome["status"], outcome["at"], outcome["kind"]) == ("delivered", NOW, "trigger")
+    assert harness.item_of(alert.effect_id)["delivered_at"] == NOW
 
 
 def test_acknowledge_and_resolve_carry_only_the_routing_key_action_and_dedup_key(harness: Harness) -> None:
@@ -367,16 +388,16 @@ def test_a_warning_goes_to_sns_but_opens_no_pagerduty_incident(harness: Harness)
     assert harness.endpoint.bodies(PD) == []
     [published] = harness.oncall_messages()
     assert "at 75% of target" in published["Subject"]
-    assert harness.effect_item(warning.effect_id)["channels"] == ["sns"]
+    assert harness.outcome(warning.effect_id)["channels"] == ["sns"]
 
 
 def test_a_warning_to_a_route_whose_channels_all_decline_it_is_recorded_as_skipped(harness: Harness) -> None:
     warning = make_alert("warning", route="duty-manager", fraction=0.5)
     harness.run(harness.put(warning))
 
-    item = harness.effect_item(warning.effect_id)
-    assert item["channels"] == ["none"]
-    assert item["skipped_reason"] == "no channel of route 'duty-manager' takes warning alerts"
+    outcome = harness.outcome(warning.effect_id)
+    assert outcome["channels"] == ["none"]
+    assert outcome["skipped_reason"] == "no channel of route 'duty-manager' takes warning alerts"
     assert harness.endpoint.received == []
 
 
@@ -389,7 +410,7 @@ def test_account_manager_gets_a_slack_compatible_webhook_message(harness: Harnes
             "text": ":rotating_light: [enterprise] T-3 first_response breached, due 07:25 UTC — page 3/3 account-manager"
         }
     ]
-    assert harness.effect_item(alert.effect_id)["channels"] == ["sns", "slack"]
+    assert harness.outcome(alert.effect_id)["channels"] == ["sns", "slack"]
 
 
 # -- retries and dead letters -------------------------------------------------------------------------------
@@ -403,7 +424,7 @@ def test_429_then_503_are_retried_with_backoff_and_the_page_goes_out_once(harnes
     assert response == {"batchItemFailures": []}
     assert len(harness.endpoint.bodies(PD)) == 3
     assert len(harness.sleeps) == 2 and all(0 <= s <= 4.0 for s in harness.sleeps)
-    assert harness.effect_item(alert.effect_id)["channels"] == ["sns", "pagerduty"]
+    assert harness.outcome(alert.effect_id)["channels"] == ["sns", "pagerduty"]
     assert harness.dead_letters() == []
 
 
@@ -420,10 +441,11 @@ def test_a_400_is_not_retried_and_lands_in_the_notifier_dlq_with_the_reason(harn
     assert parked["reason"] == "pagerduty_http_400"
     assert "answer 400" in parked["error"]
     assert parked["effect"]["dedup_key"] == "T-3/first_response/1"
-    item = harness.effect_item(alert.effect_id)
-    assert item["channels"] == ["sns"]
-    assert item["dead_lettered"] == ["pagerduty"]
-    assert item["delivery_status"] == "partial"
+    outcome = harness.outcome(alert.effect_id)
+    assert outcome["channels"] == ["sns"]
+    assert outcome["dead_lettered"] == ["pagerduty"]
+    assert outcome["errors"] == ["pagerduty_http_400"]
+    assert outcome["status"] == "partial"
 
 
 def test_exhausted_retries_fail_the_record_and_its_retry_sends_only_what_is_missing(harness: Harness) -> None:
@@ -434,13 +456,32 @@ def test_exhausted_retries_fail_the_record_and_its_retry_sends_only_what_is_miss
     first = harness.run(items)
     assert len(first["batchItemFailures"]) == 1
     assert len(harness.endpoint.bodies(PD)) == 3
-    assert "delivered_at" not in harness.effect_item(alert.effect_id)
+    assert "delivered_at" not in harness.item_of(alert.effect_id)
+    assert harness.outcome(alert.effect_id) == {}
 
     second = harness.run(items)  # Lambda's retry of the stream record
     assert second == {"batchItemFailures": []}
     assert len(harness.endpoint.bodies(PD)) == 4
     assert len(harness.oncall_messages()) == 1  # SNS went out on the first attempt, and only then
-    assert harness.effect_item(alert.effect_id)["channels"] == ["sns", "pagerduty"]
+    assert harness.outcome(alert.effect_id)["channels"] == ["sns", "pagerduty"]
+
+
+def test_a_failure_midway_through_a_commit_keeps_the_outcomes_before_it_and_retries_the_rest(
+    harness: Harness,
+) -> None:
+    slack, page = make_alert(route="account-manager", step=2), make_alert()
+    harness.endpoint.script[:] = [202, 503, 503, 503]  # the webhook answers, PagerDuty does not
+    items = harness.commit(slack, page)
+
+    assert len(harness.run(items)["batchItemFailures"]) == 1
+    assert harness.outcome(slack.effect_id)["channels"] == ["sns", "slack"]
+    assert harness.outcome(page.effect_id) == {}
+    assert "delivered_at" not in harness.item_of(page.effect_id)
+
+    assert harness.run(items) == {"batchItemFailures": []}
+    assert len(harness.endpoint.bodies("/slack/hook")) == 1  # not sent again with the retry
+    assert harness.outcome(page.effect_id)["channels"] == ["sns", "pagerduty"]
+    assert harness.item_of(page.effect_id)["delivered_at"] == NOW
 
 
 def test_an_alert_for_an_unknown_route_is_parked_in_the_dlq_once(harness: Harness, logs: io.StringIO) -> None:
@@ -452,22 +493,45 @@ def test_an_alert_for_an_unknown_route_is_parked_in_the_dlq_once(harness: Harnes
     [parked] = harness.dead_letters()
     assert (parked["reason"], parked["channel"]) == ("unknown_route", "dlq")
     assert "night-shift" in parked["error"]
-    item = harness.effect_item(alert.effect_id)
-    assert item["channels"] == ["none"]
-    assert item["skipped_reason"] == "unknown route 'night-shift'"
+    outcome = harness.outcome(alert.effect_id)
+    assert outcome["channels"] == ["none"]
+    assert outcome["skipped_reason"] == "unknown route 'night-shift'"
     assert harness.endpoint.received == [] and harness.oncall_messages() == []
     assert "alert for an unknown route" in logs.getvalue()
 
 
-def test_an_unreadable_outbox_item_is_parked_with_its_reason(harness: Harness) -> None:
-    [item] = harness.put(make_alert())
-    broken = {**item, "payload": json.dumps({**json.loads(item["payload"]), "kind": "page"})}
-    harness.run([broken])
+def test_an_unreadable_effect_is_parked_with_its_reason_and_the_others_of_its_item_still_go(
+    harness: Harness,
+) -> None:
+    [item] = outbox_items("T-3", 1, [make_alert(), make_alert("resolve")], NOW - 60)
+    trigger, resolve = json.loads(item["effects"])
+    broken = {**item, "effects": json.dumps([{**trigger, "kind": "page"}, resolve])}
+    harness.write(broken)
+    assert harness.run([broken]) == {"batchItemFailures": []}
 
     [parked] = harness.dead_letters()
     assert parked["reason"] == "invalid_payload"
-    assert parked["error"].startswith("payload.alert.kind")
-    assert harness.effect_item(make_alert().effect_id)["delivery_status"] == "dead_lettered"
+    assert parked["error"].startswith("effects[0].alert.kind")
+    assert parked["effect"]["kind"] == "page"
+    assert harness.outcome(make_alert().effect_id)["status"] == "dead_lettered"
+    assert [e["event_action"] for e in harness.endpoint.bodies(PD)] == ["resolve"]
+
+
+def test_an_unreadable_item_is_parked_whole_and_does_not_block_the_tickets_next_one(harness: Harness) -> None:
+    [first] = harness.commit(make_alert())
+    broken = {**first, "effects": "[{not json"}
+    harness.write(broken)
+    [second] = harness.commit(make_alert("resolve"))
+
+    assert harness.run([broken, second]) == {"batchItemFailures": []}
+    [parked] = harness.dead_letters()
+    assert parked["reason"] == "invalid_payload"
+    assert parked["error"].startswith("effects: not JSON")
+    assert parked["effect_id"] == f"T-3:outbox:{first['sk']}"
+    table = harness.session.resource("dynamodb").Table(harness.resources.table_name)
+    stored = table.get_item(Key={"pk": first["pk"], "sk": first["sk"]})["Item"]
+    assert stored["delivered_at"] == NOW and stored["delivery_error"].startswith("effects: not JSON")
+    assert [e["event_action"] for e in harness.endpoint.bodies(PD)] == ["resolve"]
 
 
 def test_invalid_routes_configuration_fails_the_batch_for_a_retry(harness: Harness, stack: Stack) -> None:
@@ -481,7 +545,7 @@ def test_invalid_routes_configuration_fails_the_batch_for_a_retry(harness: Harne
     finally:
         ssm.put_parameter(Name=name, Value=json.dumps(ROUTES), Type="String", Overwrite=True)
     assert len(response["batchItemFailures"]) == 1
-    assert "delivered_at" not in harness.effect_item(make_alert().effect_id)
+    assert "delivered_at" not in harness.item_of(make_alert().effect_id)
 
 
 # -- idempotency --------------------------------------------------------------------------------------------
@@ -502,6 +566,7 @@ def test_modify_events_and_other_items_are_not_deliveries(harness: Harness) -> N
     [item] = harness.put(make_alert())
     notifier.handler(stream_event([item], harness.resources, "MODIFY"), FakeLambdaContext("NotifierFunction"))
     harness.run([{"pk": "TICKET#T-3", "sk": "STATE", "kind": "state"}])
+    harness.run([{"pk": "DELIVERY#notifier", "sk": "delivery#x", "kind": "outbox"}])
     assert harness.endpoint.received == [] and harness.oncall_messages() == []
 
 
@@ -542,7 +607,7 @@ def test_customer_email_is_sent_by_ses_in_the_customers_locale(
     assert mail.destinations["ToAddresses"] == ["client@example.com"]
     assert mail.subject == f"[{'Заявка' if locale == 'ru' else 'Ticket'} T-3] {subject}"
     assert local_time in mail.body
-    assert harness.effect_item(notification.effect_id)["channels"] == ["email"]
+    assert harness.outcome(notification.effect_id)["channels"] == ["email"]
     assert "client@example.com" not in logs.getvalue()  # no personal data in the logs
 
 
@@ -554,10 +619,10 @@ def test_a_notification_without_contact_address_is_recorded_as_skipped_not_sent(
 
     assert response == {"batchItemFailures": []}
     assert harness.emails() == []
-    item = harness.effect_item(notification.effect_id)
-    assert item["channels"] == ["none"]
-    assert item["skipped_reason"] == "no contact address on record"
-    assert item["delivery_status"] == "skipped"
+    outcome = harness.outcome(notification.effect_id)
+    assert outcome["channels"] == ["none"]
+    assert outcome["skipped_reason"] == "no contact address on record"
+    assert outcome["status"] == "skipped"
     skipped = [json.loads(line) for line in logs.getvalue().splitlines() if "notification not sent" in line]
     assert (
         skipped
@@ -613,7 +678,7 @@ def test_local_dependencies_route_every_ladder_step_without_a_network(harness: H
     assert harness.endpoint.received == []
     assert len(harness.emails()) == 1
     assert len(harness.oncall_messages()) == 3  # the default routes put every step on the topic too
-    assert harness.effect_item(make_alert(route="duty-manager").effect_id)["channels"] == ["sns", "pagerduty"]
+    assert harness.outcome(make_alert(route="duty-manager").effect_id)["channels"] == ["sns", "pagerduty"]
 
 
 # -- the HTTP client and the routes, in isolation -----------------------------------------------------------

@@ -17,11 +17,13 @@ from botocore.stub import ANY, Stubber
 from infra.catalog_source import load_catalog
 from infra.errors import TransientStoreError
 from infra.store import Store
+from infra.store.keys import unmarshal
 from infra.ticket_service import TicketService
+from tests.conftest import epoch
 from tests.samples import load_sample
 
 TABLE = "sla"
-NOW = 1_775_520_000  # 2026-04-07T00:00:00Z
+NOW = epoch("2025-03-10T08:15:00Z")  # when the sample Ticket Opened occurred (the edge bounds occurred_at)
 
 
 @cache
@@ -34,7 +36,8 @@ def _service() -> tuple[TicketService, Stubber]:
         "dynamodb", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
     stubber = Stubber(client)
-    return TicketService(Store(client, TABLE), load_catalog(), max_attempts=3), stubber
+    service = TicketService(Store(client, TABLE), load_catalog(), max_attempts=3, sleep=lambda _: None)
+    return service, stubber
 
 
 def _empty_query() -> tuple[str, dict[str, object], dict[str, object]]:
@@ -43,7 +46,7 @@ def _empty_query() -> tuple[str, dict[str, object], dict[str, object]]:
         {"Items": [], "Count": 0, "ScannedCount": 0},
         {
             "TableName": TABLE,
-            "KeyConditionExpression": "pk = :pk",
+            "KeyConditionExpression": "pk = :pk AND sk >= :first",  # the log chunks, STATE, TIMER
             "ExpressionAttributeValues": ANY,
             "ConsistentRead": True,
         },
@@ -64,8 +67,31 @@ def test_a_throttled_read_writes_nothing_and_is_raised_for_redelivery() -> None:
     stubber.assert_no_pending_responses()
 
 
+def _role(write: dict[str, object]) -> str:
+    """What an item of the transaction is, by its key: EVENT#, LOG#, STATE, TIMER, OUTBOX#, PLAN..."""
+    ((_, action),) = write.items()
+    assert isinstance(action, dict)
+    key = unmarshal(action.get("Key") or action["Item"])
+    pk, sk = str(key["pk"]), str(key["sk"])
+    if pk.startswith("TICKET#"):
+        return sk
+    if pk.startswith("REJECTED#"):
+        return (
+            "REJECTED#"  # the event's edge rejection, removed (its sort key: tests/test_store_conflicts.py)
+        )
+    return pk.split("#", 1)[0] + "#" + sk
+
+
 def test_a_conflict_is_re_read_and_re_folded_then_committed_once() -> None:
     service, stubber = _service()
+    transactions: list[list[dict[str, object]]] = []
+    stubber.client.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems",
+        lambda params, **_: transactions.append(params["TransactItems"]),
+    )
+    # A new ticket commits 8 items; reasons come by position, and the STATE item is the fourth.
+    reasons = [{"Code": "None"}] * 8
+    reasons[3] = {"Code": "ConditionalCheckFailed"}  # the STATE item: another writer's version
     for attempt in range(2):
         name, response, params = _empty_query()
         stubber.add_response(name, response, params)
@@ -77,17 +103,25 @@ def test_a_conflict_is_re_read_and_re_folded_then_committed_once() -> None:
                 service_error_code="TransactionCanceledException",
                 http_status_code=400,
                 response_meta={},
-                modeled_fields={
-                    "CancellationReasons": [
-                        {"Code": "None"},
-                        {"Code": "ConditionalCheckFailed"},  # the STATE item: another writer's version
-                        {"Code": "None"},
-                    ]
-                },
+                modeled_fields={"CancellationReasons": reasons},
             )
         else:
-            stubber.add_response("transact_write_items", {}, {"TransactItems": ANY})
+            stubber.add_response(
+                "transact_write_items", {}, {"TransactItems": ANY, "ClientRequestToken": ANY}
+            )
     with stubber:
         outcome = service.accept_raw(_body(), NOW, "m-1")
     assert outcome.status == "accepted"
     stubber.assert_no_pending_responses()
+    first, second = transactions
+    assert [_role(w) for w in first] == [
+        "EVENT#cp-evt-0002",
+        "LOG#000000",
+        "REJECTED#",
+        "STATE",
+        "TIMER",
+        "OUTBOX#000000000001#000",
+        "CUSTOMER#PLAN",
+        "CUSTOMER#TICKET#T-1001",
+    ]
+    assert [_role(w) for w in first] == [_role(w) for w in second]  # the same writes, re-folded

@@ -30,10 +30,13 @@ from moto.dynamodb.models import dynamodb_backends
 
 from functions import sweeper
 from infra.local_engine import ACCOUNT, REGION, FakeLambdaContext, LocalEngine
-from infra.store import DueTimer, Store, TicketRecord
+from infra.store import Store, TicketRecord
+from infra.store.dynamodb import clock_digest
+from infra.store.timers import DUE_SHARDS, DueReader, TimerIndex, due_shard
 from infra.sweep import SweepReport, sweep
 from infra.ticket_service import Outcome, TicketService
 from sla.effects import Alert, Effect
+from sla.fold import APOLOGY_GRACE
 from tests.conftest import epoch, eventbridge, unmarshal
 from tests.fold_helpers import iso
 
@@ -87,6 +90,17 @@ def reply_body(ticket: str, customer: str, at: int, author: str = "agent") -> st
 def ack_body(ticket: str, metric: str, at: int) -> str:
     """On-call tools do not know the customer: the acknowledgement names the ticket and the metric only."""
     return _body("Alert Acknowledged", at, ticket_id=ticket, metric=metric, acknowledged_by="alice")
+
+
+def event_id(body: str) -> str:
+    """The event id a body carries: a clock is named by the event that started it (SPEC section 4)."""
+    found: str = json.loads(body)["detail"]["event_id"]
+    return found
+
+
+def first_response_key(ticket: str, opened: str) -> str:
+    """The dedup key of the first-response clock that the Ticket Opened event `opened` started."""
+    return f"{ticket}/first_response/{opened}"
 
 
 # -- the engine and what it wrote -----------------------------------------------------------------------------
@@ -154,8 +168,11 @@ def sweep_at(engine: LocalEngine, at: int) -> dict[str, Any]:
     return engine.sweep()
 
 
-def open_ticket(engine: LocalEngine, ticket: str, at: int = T0, severity: str = "critical") -> None:
-    deliver(engine, at, opened_body(ticket, ENTERPRISE, severity, at))
+def open_ticket(engine: LocalEngine, ticket: str, at: int = T0, severity: str = "critical") -> str:
+    """Open a ticket; returns the Ticket Opened's event id, which names the clocks it starts."""
+    body = opened_body(ticket, ENTERPRISE, severity, at)
+    deliver(engine, at, body)
+    return event_id(body)
 
 
 def alerts(engine: LocalEngine, ticket: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
@@ -215,7 +232,7 @@ def run_sweep(
 def test_a_due_timer_fires_at_the_first_sweep_after_it_and_the_timer_moves_to_the_next_step(
     engine: LocalEngine,
 ) -> None:
-    open_ticket(engine, "T-1")
+    opened = open_ticket(engine, "T-1")
 
     # Every minute before the due time: the warnings, each at the first sweep after its fraction, no page.
     for minute in range(1, 15):
@@ -224,29 +241,53 @@ def test_a_due_timer_fires_at_the_first_sweep_after_it_and_the_timer_moves_to_th
     assert rows(warnings) == [(iso(at), "warning", "oncall-l2") for at in WARNINGS]
     assert [w["emitted_at"] for w in warnings] == [T0 + 8 * MINUTE, T0 + 12 * MINUTE, T0 + 14 * MINUTE]
     assert [w["fraction"] for w in warnings] == [0.5, 0.75, 0.9]
-    assert timer_item(engine, "T-1")["due_at"] == DUE
+    # A timer fires once now is past its instant: the breach at DUE is due in the index one second later.
+    assert timer_item(engine, "T-1")["due_at"] == DUE + 1
+    due = int(timer_item(engine, "T-1")["due_at"])
+
+    # The sweep at the very due instant fires nothing: a reply stamped at DUE may still be on its way.
+    before = engine.outbox()
+    assert sweep_at(engine, DUE)["items_read"] == 0
+    assert engine.outbox() == before
 
     assert sweep_at(engine, DUE + MINUTE) == {
         "items_read": 1,
         "claimed": 1,
         "skipped": 0,
         "failed": 0,
-        "effects": 2,
+        "effects": 1,  # the first page; the customer's apology waits for its grace period
         "more": False,
+        "backlog": 0,
+        "oldest_due_lag": DUE + MINUTE - due,  # how long the timer had waited for this sweep
     }
 
     (trigger,) = alerts(engine, "T-1", "trigger")
     assert (trigger["at"], trigger["route"], trigger["step"]) == (iso(DUE), "oncall-l2", 0)
-    assert trigger["dedup_key"] == "T-1/first_response/1"
+    assert trigger["dedup_key"] == first_response_key("T-1", opened)
     assert trigger["emitted_at"] == DUE + MINUTE
     assert {w["dedup_key"] for w in warnings} == {trigger["dedup_key"]}
-    apology = [e for e in engine.outbox() if e["type"] == "notification" and e["kind"] == "breach_apology"]
-    assert [(e["ticket_id"], e["at"]) for e in apology] == [("T-1", iso(DUE))]
+
+    def apologies() -> list[dict[str, Any]]:
+        return [e for e in engine.outbox() if e["type"] == "notification" and e["kind"] == "breach_apology"]
+
+    assert apologies() == []
+    assert timer_item(engine, "T-1")["due_at"] == DUE + APOLOGY_GRACE + 1
+    sweep_at(engine, DUE + APOLOGY_GRACE)  # at the apology's own instant: not yet
+    assert apologies() == []
+    sweep_at(engine, DUE + APOLOGY_GRACE + MINUTE)
+    assert [(e["ticket_id"], e["at"], e["emitted_at"]) for e in apologies()] == [
+        ("T-1", iso(DUE + APOLOGY_GRACE), DUE + APOLOGY_GRACE + MINUTE)
+    ]
+    (apology,) = apologies()
+    assert apology["effect_id"] == f"T-1:notify:breach_apology:first_response:{opened}"
+    assert apology["data"]["due_at"] == iso(DUE)  # it apologises for the breach at the due time
+    assert alerts(engine, "T-1", "trigger") == [trigger]  # no page in between
     # The timer now waits for the second step of the ladder, in the due-index under its new instant.
     timer = timer_item(engine, "T-1")
-    assert timer["due_at"] == DUE + ACK_TIMEOUT
-    assert (timer["gsi1pk"], timer["gsi1sk"]) == ("DUE", f"{DUE + ACK_TIMEOUT:012d}#T-1")
-    assert "claimed_until" not in timer  # the commit that moved the timer released the sweep's claim
+    assert timer["due_at"] == DUE + ACK_TIMEOUT + 1
+    assert (timer["gsi1pk"], timer["gsi1sk"]) == (due_shard("T-1"), f"{DUE + ACK_TIMEOUT + 1:012d}#T-1")
+    # The commit that moved the timer released the sweep's claim and reset its attempts.
+    assert "claimed_until" not in timer and "attempts" not in timer
 
 
 def test_a_sweep_before_anything_is_due_reads_nothing_and_writes_nothing(engine: LocalEngine) -> None:
@@ -260,6 +301,8 @@ def test_a_sweep_before_anything_is_due_reads_nothing_and_writes_nothing(engine:
         "failed": 0,
         "effects": 0,
         "more": False,
+        "backlog": 0,
+        "oldest_due_lag": 0,
     }
     assert engine.outbox() == before
     assert state_version(engine, "T-1") == 1
@@ -281,7 +324,8 @@ def test_a_sweep_before_anything_is_due_reads_nothing_and_writes_nothing(engine:
 def test_without_acknowledgement_the_ladder_pages_each_route_one_ack_timeout_apart_then_stops(
     engine: LocalEngine, customer: str, due: int, ladder: tuple[str, ...], ack_timeout: int
 ) -> None:
-    deliver(engine, T0, opened_body("T-1", customer, "critical", T0))
+    opened = opened_body("T-1", customer, "critical", T0)
+    deliver(engine, T0, opened)
 
     engine.advance_to(T0 + 6 * HOUR)  # the every-minute sweeper, through the whole ladder and well beyond
 
@@ -290,8 +334,12 @@ def test_without_acknowledgement_the_ladder_pages_each_route_one_ack_timeout_apa
         (iso(due + step * ack_timeout), "trigger", route) for step, route in enumerate(ladder)
     ]
     assert [t["step"] for t in triggers] == list(range(len(ladder)))
-    assert [t["emitted_at"] for t in triggers] == [due + step * ack_timeout for step in range(len(ladder))]
-    assert {t["dedup_key"] for t in triggers} == {"T-1/first_response/1"}
+    # Each step at its instant, sent by the first sweep after it: the minute's sweep at the step's own
+    # instant leaves it for the next one (an acknowledgement stamped at that instant may still arrive).
+    assert [t["emitted_at"] for t in triggers] == [
+        due + step * ack_timeout + MINUTE for step in range(len(ladder))
+    ]
+    assert {t["dedup_key"] for t in triggers} == {first_response_key("T-1", event_id(opened))}
     # Out of routes: nothing left to fire, so the ticket is out of the due-index and no sweep reads it.
     timer = timer_item(engine, "T-1")
     assert "gsi1pk" not in timer and "gsi1sk" not in timer
@@ -303,11 +351,13 @@ def test_without_acknowledgement_the_ladder_pages_each_route_one_ack_timeout_apa
         "failed": 0,
         "effects": 0,
         "more": False,
+        "backlog": 0,
+        "oldest_due_lag": 0,
     }
 
 
 def test_an_acknowledgement_through_ingest_stops_the_ladder(engine: LocalEngine) -> None:
-    open_ticket(engine, "T-1")
+    opened = open_ticket(engine, "T-1")
     engine.advance_to(DUE + 3 * MINUTE)
     assert rows(alerts(engine, "T-1", "trigger")) == [(iso(DUE), "trigger", "oncall-l2")]
 
@@ -318,7 +368,7 @@ def test_an_acknowledgement_through_ingest_stops_the_ladder(engine: LocalEngine)
     assert rows(alerts(engine, "T-1", "trigger")) == [(iso(DUE), "trigger", "oncall-l2")]
     (acknowledged,) = alerts(engine, "T-1", "acknowledge")
     assert (acknowledged["at"], acknowledged["route"]) == (iso(DUE + 3 * MINUTE), "oncall-l2")
-    assert acknowledged["dedup_key"] == "T-1/first_response/1"
+    assert acknowledged["dedup_key"] == first_response_key("T-1", opened)
     assert "gsi1sk" not in timer_item(engine, "T-1")
 
 
@@ -339,11 +389,11 @@ def test_an_acknowledgement_at_a_step_instant_stops_that_step(engine: LocalEngin
 def test_an_agent_reply_after_the_breach_resolves_every_paged_route_and_empties_the_timer(
     engine: LocalEngine,
 ) -> None:
-    open_ticket(engine, "T-1")
+    opened = open_ticket(engine, "T-1")
     # The every-minute sweeper has paged oncall-l2 and duty-manager, not yet account-manager.
     engine.advance_to(DUE + ACK_TIMEOUT + 2 * MINUTE)
     assert [t["route"] for t in alerts(engine, "T-1", "trigger")] == ["oncall-l2", "duty-manager"]
-    assert timer_item(engine, "T-1")["due_at"] == DUE + 2 * ACK_TIMEOUT
+    assert timer_item(engine, "T-1")["due_at"] == DUE + 2 * ACK_TIMEOUT + 1  # the third step, once past
 
     met = DUE + ACK_TIMEOUT + 2 * MINUTE
     deliver(engine, met, reply_body("T-1", ENTERPRISE, met))
@@ -353,7 +403,7 @@ def test_an_agent_reply_after_the_breach_resolves_every_paged_route_and_empties_
         (iso(met), "resolve", "duty-manager"),
         (iso(met), "resolve", "oncall-l2"),
     ]
-    assert {r["dedup_key"] for r in resolves} == {"T-1/first_response/1"}
+    assert {r["dedup_key"] for r in resolves} == {first_response_key("T-1", opened)}
     timer = timer_item(engine, "T-1")
     assert "gsi1pk" not in timer and "gsi1sk" not in timer and timer.get("due_at") is None
     (clock,) = engine.service.view("T-1", met).state.clocks  # type: ignore[union-attr]
@@ -368,6 +418,8 @@ def test_an_agent_reply_after_the_breach_resolves_every_paged_route_and_empties_
         "failed": 0,
         "effects": 0,
         "more": False,
+        "backlog": 0,
+        "oldest_due_lag": 0,
     }
     assert engine.outbox() == before  # no page to account-manager, no second resolve
 
@@ -439,23 +491,21 @@ def both(first: Callable[[], Any], second: Callable[[], Any]) -> tuple[Any, Any]
         return futures[0].result(), futures[1].result()
 
 
-class _MeetAfterReading(TicketService):
-    """A sweeper that, once it has read the due timers, waits until the other sweeper has read them too.
+class _MeetAfterReading(TimerIndex):
+    """A due-index whose sweep, once it has read the due timers, waits until the other sweep has read them too.
 
     That forces the worst interleaving: both sweeps hold the same timers and both try to claim each one.
     """
 
-    def __init__(self, service: TicketService, barrier: threading.Barrier) -> None:
-        super().__init__(service.store, service.catalog)
+    def __init__(self, index: TimerIndex, barrier: threading.Barrier) -> None:
+        super().__init__(index.client, index.table_name)
         self.barrier = barrier
 
-    def due_timers(
-        self, now: int, limit: int, start_after: str | None = None
-    ) -> tuple[list[DueTimer], str | None]:
-        page = super().due_timers(now, limit, start_after)
-        if start_after is None:
-            self.barrier.wait()
-        return page
+    def due(self, now: int, page_size: int, max_pages: int) -> DueReader:
+        reader = super().due(now, page_size, max_pages)
+        reader.peek()  # the first page of every shard is read
+        self.barrier.wait()
+        return reader
 
 
 def effect_ids(effects: list[Effect] | tuple[Effect, ...]) -> Counter[str]:
@@ -466,13 +516,15 @@ def effect_ids(effects: list[Effect] | tuple[Effect, ...]) -> Counter[str]:
 @pytest.mark.parametrize("forced", [True, False], ids=["both-read-before-claiming", "free-race"])
 def test_two_sweeps_at_once_fire_each_alert_once(engine: LocalEngine, forced: bool) -> None:
     tickets = ("T-1", "T-2", "T-3")
-    for ticket in tickets:
-        open_ticket(engine, ticket)
-    now = DUE + MINUTE  # three warnings, the breach and the first page of each ticket are due, none fired
+    opened = {ticket: open_ticket(engine, ticket) for ticket in tickets}
+    # Three warnings, the breach, the first page and the apology (after its grace) of each ticket are due,
+    # none fired; the second step is not due yet.
+    now = DUE + APOLOGY_GRACE + MINUTE
     first, second = own_service(engine), own_service(engine)
     if forced:
         meet = threading.Barrier(2, timeout=BARRIER_TIMEOUT)
-        first, second = _MeetAfterReading(first, meet), _MeetAfterReading(second, meet)
+        for service in (first, second):
+            service.store.timers = _MeetAfterReading(service.store.timers, meet)
 
     reports: tuple[SweepReport, SweepReport] = both(
         lambda: run_sweep(first, now), lambda: run_sweep(second, now)
@@ -489,11 +541,11 @@ def test_two_sweeps_at_once_fire_each_alert_once(engine: LocalEngine, forced: bo
         f"{ticket}:{suffix}"
         for ticket in tickets
         for suffix in (
-            "first_response:1:warning:0.5",
-            "first_response:1:warning:0.75",
-            "first_response:1:warning:0.9",
-            "first_response:1:trigger:0",
-            "notify:breach_apology:first_response:1",
+            f"first_response:{opened[ticket]}:warning:0.5",
+            f"first_response:{opened[ticket]}:warning:0.75",
+            f"first_response:{opened[ticket]}:warning:0.9",
+            f"first_response:{opened[ticket]}:trigger:0",
+            f"notify:breach_apology:first_response:{opened[ticket]}",
         )
     }
     assert fired == Counter(expected)  # no effect handed to the outbox by both sweeps
@@ -501,7 +553,7 @@ def test_two_sweeps_at_once_fire_each_alert_once(engine: LocalEngine, forced: bo
     assert set(outbox.values()) == {1}
     assert expected <= set(outbox)
     for ticket in tickets:
-        assert timer_item(engine, ticket)["due_at"] == DUE + ACK_TIMEOUT
+        assert timer_item(engine, ticket)["due_at"] == DUE + ACK_TIMEOUT + 1  # the second step, once past
         assert state_version(engine, ticket) == 2  # opened, then one sweep's commit: no second commit
 
 
@@ -531,8 +583,9 @@ class _MeetAfterLoading(Store):
 def test_a_sweep_racing_an_ingest_on_the_same_ticket_leaves_each_effect_once(
     engine: LocalEngine, forced: bool
 ) -> None:
-    open_ticket(engine, "T-1")
-    now = DUE + 5 * MINUTE  # the warnings, the breach and the first page are due; none fired yet
+    opened = open_ticket(engine, "T-1")
+    # The warnings, the breach, the first page and the apology (after its grace) are due; none fired yet.
+    now = DUE + APOLOGY_GRACE + MINUTE
     meet = threading.Barrier(2, timeout=BARRIER_TIMEOUT) if forced else None
     sweeping, ingesting = own_service(engine, meet), own_service(engine, meet)
     reply = json.loads(reply_body("T-1", ENTERPRISE, now))  # the agent answers at now, after the breach
@@ -556,18 +609,24 @@ def test_a_sweep_racing_an_ingest_on_the_same_ticket_leaves_each_effect_once(
     assert fired == Counter(
         f"T-1:{suffix}"
         for suffix in (
-            "first_response:1:warning:0.5",
-            "first_response:1:warning:0.75",
-            "first_response:1:warning:0.9",
-            "first_response:1:trigger:0",
-            "notify:breach_apology:first_response:1",
-            "first_response:1:resolve:oncall-l2",
+            f"first_response:{opened}:warning:0.5",
+            f"first_response:{opened}:warning:0.75",
+            f"first_response:{opened}:warning:0.9",
+            f"first_response:{opened}:trigger:0",
+            f"notify:breach_apology:first_response:{opened}",
+            f"first_response:{opened}:resolve:oncall-l2",
         )
     )
     assert set(Counter(e["effect_id"] for e in engine.outbox()).values()) == {1}
-    # The state on record is the fold of both at now, whichever committed last.
-    (clock,) = json.loads(ticket_item(engine, "T-1", "STATE")["state"])["clocks"]
-    assert (clock["state"], clock["breached_at"], clock["stopped_at"]) == ("breached", iso(DUE), iso(now))
+    # The state on record is the fold of both at now, whichever committed last: the clock breached at the
+    # due time and was stopped by the reply, so the STATE item keeps no open clock, only the settled one's
+    # digest, and none of its effect ids (a commit of the sweep's fold alone would have kept it open).
+    state = ticket_item(engine, "T-1", "STATE")
+    assert json.loads(state["state"])["clocks"] == []
+    assert clock_digest(first_response_key("T-1", opened)) in (state.get("closed") or ())
+    assert not [e for e in state.get("emitted") or () if e.startswith("T-1:first_response:")]
+    (clock,) = engine.service.view("T-1", now).state.clocks  # type: ignore[union-attr]
+    assert (clock.state, clock.breached_at, clock.stopped_at) == ("breached", DUE, now)
     assert "gsi1sk" not in timer_item(engine, "T-1")  # met: nothing left to fire
     assert run_sweep(own_service(engine), now + HOUR).items_read == 0
 
@@ -582,8 +641,12 @@ def test_one_sweep_after_an_hour_without_sweeps_fires_every_missed_timer_once_at
     deliver(engine, T0 + 10 * MINUTE, opened_body("T-B", ENTERPRISE, "high", T0 + 10 * MINUTE))  # 30 min
     deliver(engine, T0 + 20 * MINUTE, opened_body("T-C", BUSINESS, "critical", T0 + 20 * MINUTE))  # 30 min
     deliver(engine, T0 + 30 * MINUTE, opened_body("T-D", BUSINESS, "high", T0 + 30 * MINUTE))  # 60 min
-    end = T0 + HOUR
     assert alerts(engine) == []  # no sweep ran during the hour
+    # What falls due at the hour's very instant (T-B's third step, T-D's first warning) is not yet due then:
+    # a timer fires once now is past it. The first sweep after the outage, a minute later, takes all four.
+    (at_the_hour, _) = engine.store.due_timers(T0 + HOUR, 10)
+    assert {timer.ticket_id for timer in at_the_hour} == {"T-A", "T-B", "T-C"}
+    end = T0 + HOUR + MINUTE
 
     report = run_sweep(engine.service, end)
 
@@ -607,12 +670,12 @@ def test_one_sweep_after_an_hour_without_sweeps_fires_every_missed_timer_once_at
             (at(37), "warning", "oncall-l2"),
             (at(40), "trigger", "oncall-l2"),
             (at(50), "trigger", "duty-manager"),
-            (at(60), "trigger", "account-manager"),  # due at the very instant of the sweep: fired
+            (at(60), "trigger", "account-manager"),  # due at the hour: fired by the next minute's sweep
         ],
         "T-C": [
             (at(35), "warning", "oncall-l2"),
             (at(42.5), "warning", "oncall-l2"),
-            (at(50), "trigger", "oncall-l2"),  # duty-manager is due at 65 min, after the sweep
+            (at(50), "trigger", "oncall-l2"),  # duty-manager is due at 65 min, after the sweep at 61
         ],
         "T-D": [(at(60), "warning", "oncall-l2")],  # the 0.75 warning is due at 75 min
     }
@@ -624,17 +687,19 @@ def test_one_sweep_after_an_hour_without_sweeps_fires_every_missed_timer_once_at
         assert rows(alerts(engine, ticket)) == wanted
     assert set(effect_ids(report.effects).values()) == {1}
     assert {e["emitted_at"] for e in alerts(engine)} == {end}  # all written by the one late sweep
+    # Each apology at its own logical instant, the grace period after its breach, for the breach's due time.
     apologies = [e for e in engine.outbox() if e["kind"] == "breach_apology"]
-    assert sorted((e["ticket_id"], e["at"]) for e in apologies) == [
-        ("T-A", at(15)),
-        ("T-B", at(40)),
-        ("T-C", at(50)),
+    grace = APOLOGY_GRACE / MINUTE
+    assert sorted((e["ticket_id"], e["at"], e["data"]["due_at"]) for e in apologies) == [
+        ("T-A", at(15 + grace), at(15)),
+        ("T-B", at(40 + grace), at(40)),
+        ("T-C", at(50 + grace), at(50)),
     ]
     assert {t: timer_item(engine, t).get("due_at") for t in expected} == {
         "T-A": None,
         "T-B": None,
-        "T-C": T0 + 65 * MINUTE,
-        "T-D": T0 + 75 * MINUTE,
+        "T-C": T0 + 65 * MINUTE + 1,
+        "T-D": T0 + 75 * MINUTE + 1,
     }
 
     again = run_sweep(engine.service, end)  # a second sweep at the same instant finds nothing due
@@ -688,56 +753,66 @@ def test_a_sweep_never_scans_and_reads_only_the_due_timers(engine: LocalEngine) 
 
     assert "Scan" not in calls.operations
     assert set(calls.operations) == {"Query", "GetItem", "UpdateItem", "TransactWriteItems"}
-    ((request, answer),) = calls.index_queries()  # one page of the due-index held everything due
-    assert request["IndexName"] == "due-index"
-    assert (answer["Count"], len(answer["Items"])) == (3, 3)
+    # One page of each shard of the due-index held everything due: the three due timers, nothing else.
+    index_queries = calls.index_queries()
+    assert {request["IndexName"] for request, _ in index_queries} == {"due-index"}
+    shards = [request["ExpressionAttributeValues"][":shard"]["S"] for request, _ in index_queries]
+    assert sorted(shards) == sorted(f"DUE#{n}" for n in range(DUE_SHARDS))
+    assert sum(answer["Count"] for _, answer in index_queries) == 3
     assert calls.partitions_read() == {f"TICKET#{ticket}" for ticket in due_now}
     assert Counter(calls.operations)["UpdateItem"] == 3  # one claim per due timer
     assert Counter(calls.operations)["TransactWriteItems"] == 3  # one commit per due ticket
-    assert (report.items_read, report.claimed, report.pages) == (3, 3, 1)
+    assert (report.items_read, report.claimed, report.pages) == (3, 3, DUE_SHARDS)
     assert {e.ticket_id for e in report.effects} == due_now
 
 
 def test_a_sweep_reads_bounded_pages_and_says_when_timers_are_left_for_the_next_run(
     engine: LocalEngine,
 ) -> None:
-    for ticket in ("T-1", "T-2", "T-3"):
+    crowded = ("T-1", "T-15", "T-22")  # three tickets of one shard (DUE#3): its pages bound what is read
+    assert {due_shard(ticket) for ticket in crowded} == {"DUE#3"}
+    for ticket in crowded:
         open_ticket(engine, ticket)
     now = WARNINGS[0] + 30
 
-    first = run_sweep(engine.service, now, page_size=2, max_pages=1)
-    assert (first.pages, first.items_read, first.claimed, first.more) == (1, 2, 2, True)
-    assert {e.ticket_id for e in first.effects} == {"T-1", "T-2"}  # oldest first; ties by ticket id
+    first = run_sweep(engine.service, now, page_size=2, max_pages=1)  # one page of 2 per shard
+    assert (first.items_read, first.claimed, first.more, first.backlog) == (2, 2, True, 1)
+    assert first.pages == DUE_SHARDS
+    assert {e.ticket_id for e in first.effects} == {"T-1", "T-15"}  # oldest first; ties by ticket id
 
     second = run_sweep(engine.service, now, page_size=2, max_pages=1)
-    assert (second.items_read, second.claimed, second.more) == (1, 1, False)
-    assert {e.ticket_id for e in second.effects} == {"T-3"}
+    assert (second.items_read, second.claimed, second.more, second.backlog) == (1, 1, False, 0)
+    assert {e.ticket_id for e in second.effects} == {"T-22"}
 
     paged = run_sweep(engine.service, WARNINGS[1] + 30, page_size=1, max_pages=MAX_PAGES)
     assert (paged.claimed, paged.more) == (3, False)
-    assert paged.pages >= 3
+    assert paged.pages >= DUE_SHARDS + 2  # the crowded shard took a page per timer
 
 
 # -- claims ------------------------------------------------------------------------------------------------------
 
 
-def test_a_claimed_timer_is_skipped_until_its_lease_expires(engine: LocalEngine) -> None:
-    open_ticket(engine, "T-1")
+def test_a_claimed_timer_leaves_the_due_range_until_its_lease_expires(engine: LocalEngine) -> None:
+    opened = open_ticket(engine, "T-1")
     now = WARNINGS[0] + 30
     (timer,), _ = engine.store.due_timers(now, 10)
     assert engine.store.claim_timer(timer, now, LEASE)  # a sweep took it, then died before its commit
-    assert timer_item(engine, "T-1")["claimed_until"] == now + LEASE
+    leased = timer_item(engine, "T-1")
+    assert (leased["claimed_until"], leased["attempts"]) == (now + LEASE, 1)
+    # The claim moved the timer in the index to the lease's end; the ticket's own due instant is kept.
+    assert (leased["gsi1sk"], leased["due_at"]) == (f"{now + LEASE:012d}#T-1", timer.due)
+    assert engine.store.next_timer() == now + LEASE
     before = engine.outbox()
 
-    held = run_sweep(own_service(engine), now + MINUTE)
-    assert (held.items_read, held.claimed, held.skipped, held.effects) == (1, 0, 1, [])
+    held = run_sweep(own_service(engine), now + MINUTE)  # not even read: it is not at the head any more
+    assert (held.items_read, held.claimed, held.skipped, held.effects) == (0, 0, 0, [])
     assert engine.outbox() == before
     assert not engine.store.claim_timer(timer, now + LEASE - 1, LEASE)
 
     taken = run_sweep(own_service(engine), now + LEASE + 1)  # the lease ran out: the timer is fair game
     assert (taken.claimed, taken.skipped) == (1, 0)
-    assert [e.effect_id for e in taken.effects] == ["T-1:first_response:1:warning:0.5"]
-    assert timer_item(engine, "T-1")["due_at"] == WARNINGS[1]
+    assert [e.effect_id for e in taken.effects] == [f"T-1:first_response:{opened}:warning:0.5"]
+    assert timer_item(engine, "T-1")["due_at"] == WARNINGS[1] + 1  # the next warning, once past
 
 
 def test_a_claim_on_a_timer_that_moved_fails(engine: LocalEngine) -> None:
@@ -746,7 +821,7 @@ def test_a_claim_on_a_timer_that_moved_fails(engine: LocalEngine) -> None:
     (stale,), _ = engine.store.due_timers(now, 10)
 
     engine.service.refold("T-1", now)  # another sweep worked the ticket: the timer moved to the next warning
-    assert timer_item(engine, "T-1")["gsi1sk"] == f"{WARNINGS[1]:012d}#T-1" != stale.sort_key
+    assert timer_item(engine, "T-1")["gsi1sk"] == f"{WARNINGS[1] + 1:012d}#T-1" != stale.sort_key
     assert not engine.store.claim_timer(stale, now, LEASE)
     assert "claimed_until" not in timer_item(engine, "T-1")  # the failed claim wrote nothing
 
@@ -794,15 +869,21 @@ def test_the_sweeper_handler_fires_due_timers_and_returns_its_counts(
         response: dict[str, Any] = sweeper.handler(scheduled_event(now), context)
         return response
 
-    # Three warnings, the first page and the breach apology, then nothing, then the second page.
+    first_due = int(timer_item(engine, "T-1")["due_at"])  # the first warning's
+    # Three warnings and the first page, then nothing, then the breach apology (after its grace period)
+    # and the second page.
     assert run_at(DUE + MINUTE) == {
         "items_read": 1,
         "claimed": 1,
         "skipped": 0,
         "failed": 0,
-        "effects": 5,
+        "effects": 4,
         "more": False,
+        "backlog": 0,
+        "oldest_due_lag": DUE + MINUTE - first_due,  # the first warning's timer waited since then
     }
+    apology_due = int(timer_item(engine, "T-1")["due_at"])
+    assert apology_due == DUE + APOLOGY_GRACE + 1
     assert run_at(DUE + MINUTE) == {
         "items_read": 0,
         "claimed": 0,
@@ -810,14 +891,18 @@ def test_the_sweeper_handler_fires_due_timers_and_returns_its_counts(
         "failed": 0,
         "effects": 0,
         "more": False,
+        "backlog": 0,
+        "oldest_due_lag": 0,
     }
-    assert run_at(DUE + ACK_TIMEOUT) == {
+    assert run_at(DUE + ACK_TIMEOUT + MINUTE) == {
         "items_read": 1,
         "claimed": 1,
         "skipped": 0,
         "failed": 0,
-        "effects": 1,
+        "effects": 2,
         "more": False,
+        "backlog": 0,
+        "oldest_due_lag": DUE + ACK_TIMEOUT + MINUTE - apology_due,  # the apology's timer was the oldest
     }
 
     metrics = [
@@ -825,7 +910,50 @@ def test_the_sweeper_handler_fires_due_timers_and_returns_its_counts(
         for line in capsys.readouterr().out.splitlines()
         if line.startswith("{") and '"_aws"' in line
     ]
-    assert [(one(m["TimersRead"]), one(m["EffectsEmitted"])) for m in metrics] == [(1, 5), (0, 0), (1, 1)]
+    assert [(one(m["TimersRead"]), one(m["EffectsEmitted"])) for m in metrics] == [(1, 4), (0, 0), (1, 2)]
+    # The two that say whether the sweeper keeps up, every run, zero included, so an alarm never lacks data.
+    assert [(one(m["SweepBacklog"]), one(m["OldestDueTimerLag"])) for m in metrics] == [
+        (0, DUE + MINUTE - first_due),
+        (0, 0),
+        (0, DUE + ACK_TIMEOUT + MINUTE - apology_due),
+    ]
+    (units,) = {
+        tuple(sorted((d["Name"], d["Unit"]) for d in m["_aws"]["CloudWatchMetrics"][0]["Metrics"]))
+        for m in metrics
+    }
+    assert {("SweepBacklog", "Count"), ("OldestDueTimerLag", "Seconds")} <= set(units)
     assert {m["_aws"]["CloudWatchMetrics"][0]["Namespace"] for m in metrics} == {"SlaEngine"}
     assert [t["route"] for t in alerts(engine, "T-1", "trigger")] == ["oncall-l2", "duty-manager"]
-    assert timer_item(engine, "T-1")["gsi1sk"] == f"{DUE + 2 * ACK_TIMEOUT:012d}#T-1"
+    assert [e["kind"] for e in engine.outbox() if e["kind"] == "breach_apology"] == ["breach_apology"]
+    assert timer_item(engine, "T-1")["gsi1sk"] == f"{DUE + 2 * ACK_TIMEOUT + 1:012d}#T-1"
+
+
+def test_the_sweeper_handler_stops_at_its_time_budget_and_reports_the_backlog(engine: LocalEngine) -> None:
+    """Lambda's remaining time is the budget: with less than the margin left, no timer is taken, the run says
+    what it left, and the next run, with time to spare, fires it."""
+    open_ticket(engine, "T-1")
+    open_ticket(engine, "T-2")
+    engine.now = WARNINGS[0] + MINUTE
+    oldest = min(int(timer_item(engine, ticket)["due_at"]) for ticket in ("T-1", "T-2"))
+    margin_ms = int(sweeper.dependencies().settings.margin_seconds * 1000)
+
+    late = sweeper.handler(
+        scheduled_event(engine.now), FakeLambdaContext("SweeperFunction", timeout_millis=margin_ms)
+    )
+
+    assert late == {
+        "items_read": 2,  # the first page of each shard, read before the budget was looked at
+        "claimed": 0,
+        "skipped": 0,
+        "failed": 0,
+        "effects": 0,
+        "more": True,
+        "backlog": 2,
+        "oldest_due_lag": engine.now - oldest,
+    }
+    assert alerts(engine) == []
+    assert all("claimed_until" not in timer_item(engine, ticket) for ticket in ("T-1", "T-2"))
+
+    on_time = sweeper.handler(scheduled_event(engine.now), FakeLambdaContext("SweeperFunction"))
+    assert (on_time["claimed"], on_time["more"], on_time["backlog"]) == (2, False, 0)
+    assert {a["ticket_id"] for a in alerts(engine, kind="warning")} == {"T-1", "T-2"}

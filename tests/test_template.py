@@ -23,7 +23,8 @@ EXPECTED_ACTIONS = {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
-        "dynamodb:DeleteItem",  # only REJECTED# items: test_deletes_are_limited_to_rejection_records
+        "dynamodb:DeleteItem",  # only REJECTED# and CUSTOMER# items: test_deletes_are_limited_...
+        "dynamodb:BatchWriteItem",  # only REJECTED# and TICKET# items: test_batch_writes_are_limited_...
     },
     "SweeperFunction": {
         "dynamodb:Query",
@@ -31,9 +32,11 @@ EXPECTED_ACTIONS = {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
-        "dynamodb:DeleteItem",  # only REJECTED# items, as for ingest
+        "dynamodb:DeleteItem",  # only REJECTED# and CUSTOMER# items, as for ingest
+        "dynamodb:BatchWriteItem",  # only REJECTED# items
     },
     "NotifierFunction": {
+        "dynamodb:Query",  # only OUTBOX# partitions: the ticket's undelivered outbox items
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -136,7 +139,7 @@ def test_notifier_stream_passes_only_inserted_effects() -> None:
     (only,) = outbox["FilterCriteria"]["Filters"]
     assert json.loads(only["Pattern"]) == {
         "eventName": ["INSERT"],
-        "dynamodb": {"NewImage": {"kind": {"S": ["effect"]}}},
+        "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}},
     }
     assert outbox["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert outbox["BisectBatchOnFunctionError"] is True
@@ -211,8 +214,8 @@ def test_bus_rule_routes_support_events_to_the_ingest_queue(
     assert [(body["detail-type"], body["detail"]) for body in bodies] == [("Ticket Opened", sample["detail"])]
 
 
-def test_deletes_are_limited_to_rejection_records() -> None:
-    """Ingest and sweeper withdraw provisional rejections; no other item may be deleted by them."""
+def test_deletes_are_limited_to_rejection_records_and_registrations() -> None:
+    """Ingest and sweeper withdraw rejections and drop a closed ticket's registration; nothing else."""
     for function in ("IngestFunction", "SweeperFunction"):
         statements = [
             statement
@@ -223,4 +226,17 @@ def test_deletes_are_limited_to_rejection_records() -> None:
         assert len(statements) == 1, function
         assert statements[0]["Action"] == "dynamodb:DeleteItem"
         leading = statements[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-        assert leading == ["REJECTED#*"], function
+        assert leading == ["REJECTED#*", "CUSTOMER#*"], function
+
+
+@pytest.mark.parametrize(
+    ("function", "partitions"),
+    [("IngestFunction", ["REJECTED#*", "TICKET#*"]), ("SweeperFunction", ["REJECTED#*"])],
+)
+def test_batch_writes_are_limited_to_rejections_and_marked_timers(
+    function: str, partitions: list[str]
+) -> None:
+    """BatchWriteItem can put and delete: it is limited to the partitions the store batch-writes."""
+    (statement,) = [s for s in statements(function) if "dynamodb:BatchWriteItem" in str(s["Action"])]
+    assert statement["Action"] == "dynamodb:BatchWriteItem"
+    assert statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == partitions

@@ -1,20 +1,27 @@
-"""The notifier's service: one outbox item in, each of its deliveries made once, the outcome on record.
+"""The notifier's service: a stream record in, the ticket's effects delivered once each, in decided order.
 
-The table stream delivers an item at least once, and a batch with one failure is retried from that record
-on, so the same item can arrive many times. Each (effect, channel) delivery is therefore a Powertools
+A stream record names one outbox item; what it delivers is read from the table (infra.notify.outbox): the
+ticket's items not yet delivered up to that one, in sort key order, and in each item its effects in list
+order. So a ticket's effects reach the channels in the order the engine decided them, whatever order the
+stream hands their records over in.
+
+The table stream delivers a record at least once, and a batch with one failure is retried from that record
+on, so the same effects can come up many times. Each (effect, channel) delivery is therefore a Powertools
 idempotent unit: a retry re-sends only what has not gone out yet, and a page never reaches on-call twice.
 Failures split two ways (SPEC 5: nothing is lost silently):
 - transient (throttling, 5xx, network): the unit's record is released and the exception reaches the batch
-  processor, so Lambda retries the record, and after its retries parks it in the OnFailure queue;
-- permanent (a 4xx, a missing secret, an unknown route, an unreadable payload): retrying cannot help, so the
-  effect, the channel and the reason go to the notifier DLQ at once, where an alarm makes them seen.
-Every outcome, including "nothing to send", is written back on the effect's outbox item.
+  processor, which holds back the ticket's later records; Lambda retries from that record, and after its
+  retries parks the batch in the OnFailure queue;
+- permanent (a 4xx, a missing secret, an unknown route, an unreadable effect): retrying cannot help, so the
+  effect, the channel and the reason go to the notifier DLQ at once, where an alarm makes them seen, and
+  the ticket's later effects go on.
+Every outcome, including "nothing to send", is written back on the item, under the effect's id.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, cast
@@ -33,7 +40,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from infra.notify.email import SesMailer
 from infra.notify.errors import PermanentDeliveryError, from_aws
 from infra.notify.http import JsonPoster, Transport, urllib_transport
-from infra.notify.outbox import EFFECT_PREFIX, InvalidOutboxItem, OutboxItem, read_item
+from infra.notify.outbox import (
+    InvalidOutboxItem,
+    OutboxEffect,
+    OutboxItem,
+    OutboxReader,
+    UnreadableEffect,
+    is_outbox_key,
+    read_item,
+)
 from infra.notify.pagerduty import PagerDutyClient
 from infra.notify.routes import ChannelConfig, PagerDutyChannel, RouteSource, SlackChannel
 from infra.notify.slack import SlackWebhook
@@ -63,7 +78,7 @@ class ChannelOutcome:
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """What happened to one outbox item; `channels` is what the item records (["none"] when nothing went)."""
+    """What happened to one effect; `channels` is what its item records (["none"] when nothing went)."""
 
     effect_id: str
     ticket_id: str
@@ -89,6 +104,24 @@ class DeliveryReport:
         if self.delivered:
             return "partial" if self.dead_lettered else "delivered"
         return "dead_lettered" if self.dead_lettered else "skipped"
+
+    def entry(self, now: int) -> dict[str, Any]:
+        """The outcome as the item's `deliveries` map keeps it (DynamoDB attribute values)."""
+        entry: dict[str, Any] = {
+            "status": {"S": self.status},
+            "channels": {"L": [{"S": c} for c in self.channels]},
+            "at": {"N": str(now)},
+        }
+        if self.kind:
+            entry["kind"] = {"S": self.kind}
+        if self.skipped_reason:
+            entry["skipped_reason"] = {"S": self.skipped_reason}
+        if self.dead_lettered:
+            entry["dead_lettered"] = {"L": [{"S": c} for c in self.dead_lettered]}
+            reasons = [o.reason for o in self.outcomes if o.status == "dead_lettered" and o.reason]
+            if reasons:
+                entry["errors"] = {"L": [{"S": r} for r in reasons]}
+        return {"M": entry}
 
 
 def _unique(values: Any) -> list[str]:
@@ -134,47 +167,59 @@ class DeadLetterQueue:
 
 
 class OutboxLedger:
-    """Writes the delivery outcome on the effect's outbox item (the stream filter ignores these updates)."""
+    """Writes outcomes on the outbox item, one map entry per effect (the stream filter ignores the updates).
+
+    `delivered_at` is set once every effect of the item is handled; delivery marks items in sort key order,
+    which is what lets the outbox reader stop at the first delivered item it meets going back.
+    """
 
     def __init__(self, client: Any, table_name: str) -> None:
         self.client = client
         self.table_name = table_name
 
-    def record(self, report: DeliveryReport, now: int) -> None:
-        names = {"#status": "delivery_status"}
-        sets = [
-            "delivered_at = if_not_exists(delivered_at, :now)",
-            "channels = :channels",
-            "#status = :status",
-        ]
-        values: dict[str, Any] = {
-            ":now": {"N": str(now)},
-            ":channels": {"L": [{"S": c} for c in report.channels]},
-            ":status": {"S": report.status},
+    def record(
+        self,
+        pk: str,
+        sk: str,
+        reports: Sequence[DeliveryReport],
+        now: int,
+        *,
+        complete: bool,
+        item_error: str | None = None,
+    ) -> None:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        # One entry an effect id: two paths to one map entry would make DynamoDB refuse the whole update.
+        unique = {report.effect_id: report for report in reversed(reports)}.values()
+        for index, report in enumerate(unique):
+            names[f"#e{index}"] = report.effect_id
+            values[f":e{index}"] = report.entry(now)
+            # The first outcome recorded stays: a retry finds the same one in the idempotency records.
+            sets.append(f"deliveries.#e{index} = if_not_exists(deliveries.#e{index}, :e{index})")
+        if complete:
+            values[":now"] = {"N": str(now)}
+            sets.append("delivered_at = if_not_exists(delivered_at, :now)")
+        if item_error:
+            values[":error"] = {"S": item_error}
+            sets.append("delivery_error = :error")
+        if not sets:
+            return
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            # Allowed prior state: the outbox item exists; never create a stray item from a stale record.
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": values,
         }
-        if report.skipped_reason:
-            sets.append("skipped_reason = :reason")
-            values[":reason"] = {"S": report.skipped_reason}
-        if report.dead_lettered:
-            sets.append("dead_lettered = :dead")
-            values[":dead"] = {"L": [{"S": c} for c in report.dead_lettered]}
-            reasons = [o.reason for o in report.outcomes if o.status == "dead_lettered" and o.reason]
-            if reasons:
-                sets.append("delivery_errors = :errors")
-                values[":errors"] = {"L": [{"S": r} for r in reasons]}
+        if names:
+            request["ExpressionAttributeNames"] = names
         try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"{EFFECT_PREFIX}{report.effect_id}"}, "sk": {"S": "EFFECT"}},
-                UpdateExpression="SET " + ", ".join(sets),
-                # Allowed prior state: the outbox item exists; never create a stray item from a stale record.
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            self.client.update_item(**request)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                logger.warning("outbox item not found for the outcome", effect_id=report.effect_id)
+                logger.warning("outbox item not found for the outcome", pk=pk, sk=sk)
                 return
             raise from_aws(error, "dynamodb") from error
         except BotoCoreError as error:
@@ -192,6 +237,7 @@ class DeliveryService:
         mailer: SesMailer,
         dead_letters: DeadLetterQueue,
         ledger: OutboxLedger,
+        reader: OutboxReader,
         persistence: BasePersistenceLayer,
         ladder_sizes: Mapping[str, int] | None = None,
         record_ttl: int = 172_800,
@@ -203,6 +249,7 @@ class DeliveryService:
         self.mailer = mailer
         self.dead_letters = dead_letters
         self.ledger = ledger
+        self.reader = reader
         self.ladder_sizes = dict(ladder_sizes or {})
         self.idempotency = IdempotencyConfig(expires_after_seconds=record_ttl)
         self.idempotency.register_lambda_context(cast(LambdaContext, _FullInvocation()))
@@ -223,39 +270,97 @@ class DeliveryService:
             context = cast(LambdaContext, _FullInvocation())
         self.idempotency.register_lambda_context(context)
 
-    # -- one item ---------------------------------------------------------------------------------------
+    # -- one stream record -----------------------------------------------------------------------------
 
-    def deliver(self, image: Mapping[str, Any], now: int) -> DeliveryReport:
-        """Deliver one outbox item; raises only what a retry can fix (the record is then retried)."""
+    def deliver(self, image: Mapping[str, Any], now: int) -> list[DeliveryReport]:
+        """Deliver what the record of one outbox item calls for; raises only what a retry can fix.
+
+        That is the ticket's undelivered items up to this one, oldest first: a record that overtook an
+        earlier one of its ticket delivers the earlier effects before its own.
+        """
+        pk, sk = image.get("pk"), image.get("sk")
+        if not is_outbox_key(pk) or not isinstance(sk, str):
+            return [self._park_item(image, InvalidOutboxItem("pk/sk: not an outbox item"), now)]
+        assert isinstance(pk, str)
+        backlog = self.reader.backlog(pk, sk)
+        items = list(backlog.items)
+        if backlog.own == "missing":
+            # Only a record whose item was since removed: its image is all there is to deliver.
+            logger.warning("outbox item not in the table, delivering its stream image", pk=pk, sk=sk)
+            items.append(dict(image))
+        if len(items) > 1:
+            logger.info("delivering earlier outbox items first", pk=pk, sk=sk, items=len(items))
+        reports: list[DeliveryReport] = []
+        for raw in items:
+            reports.extend(self._deliver_item(raw, now))
+        return reports
+
+    def _deliver_item(self, raw: Mapping[str, Any], now: int) -> list[DeliveryReport]:
         try:
-            item = read_item(image)
+            item = read_item(raw)
         except InvalidOutboxItem as error:
-            return self._park_invalid(image, error, now)
-        effect = item.effect
-        if isinstance(effect, Alert):
-            report = self._deliver_alert(item, effect, now)
-        else:
-            report = self._deliver_notification(item, effect, now)
-        self.ledger.record(report, now)
-        return report
+            return [self._park_item(raw, error, now)]
+        reports: list[DeliveryReport] = []
+        try:
+            for entry in item.entries:
+                reports.append(self._deliver_entry(entry, now))
+        except Exception:
+            self._record_progress(item, reports, now)
+            raise
+        self.ledger.record(item.pk, item.sk, reports, now, complete=True)
+        return reports
 
-    def _park_invalid(self, image: Mapping[str, Any], error: InvalidOutboxItem, now: int) -> DeliveryReport:
-        pk = str(image.get("pk") or "")
-        effect_id = pk.removeprefix(EFFECT_PREFIX) if pk.startswith(EFFECT_PREFIX) else pk or "unknown"
+    def _deliver_entry(self, entry: OutboxEffect | UnreadableEffect, now: int) -> DeliveryReport:
+        if isinstance(entry, UnreadableEffect):
+            return self._park_unreadable(entry, now)
+        if isinstance(entry.effect, Alert):
+            return self._deliver_alert(entry, entry.effect, now)
+        return self._deliver_notification(entry, entry.effect, now)
+
+    def _record_progress(self, item: OutboxItem, reports: list[DeliveryReport], now: int) -> None:
+        """Keep the outcomes of the effects handled before a failure; the failure itself is what counts."""
+        if not reports:
+            return
+        try:
+            self.ledger.record(item.pk, item.sk, reports, now, complete=False)
+        except Exception as error:  # the record is retried anyway, and the retry records them again
+            logger.warning("progress not recorded", pk=item.pk, sk=item.sk, error_type=type(error).__name__)
+
+    def _park_item(self, image: Mapping[str, Any], error: InvalidOutboxItem, now: int) -> DeliveryReport:
+        pk, sk = str(image.get("pk") or ""), str(image.get("sk") or "")
         ticket_id = str(image.get("ticket_id") or "")
-        logger.error("outbox item unreadable", effect_id=effect_id, ticket_id=ticket_id, reason=error.reason)
-        document = {"item": {k: v for k, v in image.items() if k in ("pk", "sk", "ticket_id", "payload")}}
+        effect_id = f"{ticket_id}:outbox:{sk}" if is_outbox_key(pk) else f"{pk}/{sk}"
+        logger.error("outbox item unreadable", pk=pk, sk=sk, ticket_id=ticket_id, reason=error.reason)
+        document = {"item": {k: v for k, v in image.items() if k in ("pk", "sk", "ticket_id", "effects")}}
         outcome = self._unit(
             effect_id, ticket_id, document, "invalid", "dlq", _fail("invalid_payload", error.reason), now
         )
         report = DeliveryReport(effect_id, ticket_id, "invalid", "", (outcome,), error.reason)
-        if pk.startswith(EFFECT_PREFIX):
-            self.ledger.record(report, now)
+        if is_outbox_key(pk) and sk:
+            self.ledger.record(pk, sk, [], now, complete=True, item_error=error.reason)
         return report
+
+    def _park_unreadable(self, entry: UnreadableEffect, now: int) -> DeliveryReport:
+        logger.error(
+            "outbox effect unreadable",
+            effect_id=entry.effect_id,
+            ticket_id=entry.ticket_id,
+            reason=entry.reason,
+        )
+        outcome = self._unit(
+            entry.effect_id,
+            entry.ticket_id,
+            entry.document,
+            "invalid",
+            "dlq",
+            _fail("invalid_payload", entry.reason),
+            now,
+        )
+        return DeliveryReport(entry.effect_id, entry.ticket_id, "invalid", "", (outcome,), entry.reason)
 
     # -- alerts -----------------------------------------------------------------------------------------
 
-    def _deliver_alert(self, item: OutboxItem, alert: Alert, now: int) -> DeliveryReport:
+    def _deliver_alert(self, item: OutboxEffect, alert: Alert, now: int) -> DeliveryReport:
         channels = self.routes.routes().channels(alert.route)
         summary = alert_summary(alert, self.ladder_sizes.get(alert.support_level))
 
@@ -304,7 +409,9 @@ class DeliveryService:
 
     # -- notifications ----------------------------------------------------------------------------------
 
-    def _deliver_notification(self, item: OutboxItem, notification: Notification, now: int) -> DeliveryReport:
+    def _deliver_notification(
+        self, item: OutboxEffect, notification: Notification, now: int
+    ) -> DeliveryReport:
         address = notification.contact_email
         if not address:
             reason = "no contact address on record"
@@ -326,7 +433,7 @@ class DeliveryService:
     # -- the idempotent unit ----------------------------------------------------------------------------
 
     def _unit_for(
-        self, item: OutboxItem, key: str, label: str, send: Callable[[], object], now: int
+        self, item: OutboxEffect, key: str, label: str, send: Callable[[], object], now: int
     ) -> ChannelOutcome:
         return self._unit(item.effect_id, item.ticket_id, item.document, key, label, send, now)
 
@@ -438,6 +545,7 @@ def build_delivery_service(
         mailer=SesMailer(client("ses"), settings.ses_sender),
         dead_letters=DeadLetterQueue(client("sqs"), settings.notifier_dlq_url),
         ledger=OutboxLedger(dynamodb, settings.table_name),
+        reader=OutboxReader(dynamodb, settings.table_name),
         persistence=DynamoDBPersistenceLayer(
             table_name=settings.table_name,
             key_attr="pk",

@@ -1,8 +1,15 @@
-"""Reading an outbox item (pk=EFFECT#<effect_id>, sk=EFFECT) back into the domain's effect.
+"""Reading the outbox (pk=OUTBOX#<ticket_id>, sk=<version>#<chunk>) back into the domain's effects.
 
-The item carries the effect's JSON view (infra.views.effect_view: instants as ISO 8601 UTC); it is validated
-here, strictly, because the notifier is a separate reader of that contract: a payload it cannot read is
-parked in the DLQ with the reason instead of being half-delivered.
+Each item carries a list of effect JSON views (infra.views.effect_view: instants as ISO 8601 UTC); they are
+validated here, strictly and one by one, because the notifier is a separate reader of that contract: an
+effect it cannot read is parked in the DLQ with the reason instead of being half-delivered, and the
+effects beside it still go out.
+
+The stream record only says which item is new. What to deliver is read from the table: the ticket's items
+not yet delivered, up to and including the record's own, in sort key order. So a record that reaches the
+notifier before an earlier one of its ticket (items of one transaction come in any order; so do items of
+one partition read by parallel batches) delivers the earlier effects first, and the earlier record, when
+it comes, finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -13,16 +20,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from infra.notify.errors import from_aws
+from infra.store.keys import unmarshal
+from infra.store.outbox import OUTBOX_PREFIX
 from sla.effects import Alert, AlertKind, Effect, Notification, NotificationKind
 from sla.vocabulary import Locale, Metric
 
-EFFECT_PREFIX = "EFFECT#"
+# A Query is charged for every item it reads up to its Limit, so the first page reads what a steady stream
+# needs (the record's own item and the delivered one before it), and only a backlog reads on in larger pages.
+FIRST_BACKLOG_PAGE = 2
+BACKLOG_PAGE = 25
 
 
 class InvalidOutboxItem(Exception):
-    """The item is not a readable effect; `reason` names the field and the problem."""
+    """The item or one of its effects is unreadable; `reason` names the field and the problem."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -75,11 +89,11 @@ class _NotificationView(_View):
     contact_email: str | None = None
     data: dict[str, str | int | None] = Field(default_factory=dict)
 
-    def effect(self) -> Notification:
+    def effect(self, where: str) -> Notification:
         data = dict(self.data)
         due = data.get("due_at")
         if isinstance(due, str):
-            data["due_at"] = _epoch(due)
+            data["due_at"] = _epoch(due, f"{where}.data.due_at")
         return Notification(
             effect_id=self.effect_id,
             at=int(self.at.timestamp()),
@@ -97,18 +111,18 @@ class _Document(BaseModel):
     view: _AlertView | _NotificationView = Field(discriminator="type")
 
 
-def _epoch(text: str) -> int:
+def _epoch(text: str, where: str) -> int:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidOutboxItem(f"payload.data.due_at: {text!r} is not an ISO 8601 instant") from None
+        raise InvalidOutboxItem(f"{where}: {text!r} is not an ISO 8601 instant") from None
     if parsed.tzinfo is None:
-        raise InvalidOutboxItem(f"payload.data.due_at: {text!r} has no offset")
+        raise InvalidOutboxItem(f"{where}: {text!r} has no offset")
     return int(parsed.timestamp())
 
 
 @dataclass(frozen=True)
-class OutboxItem:
+class OutboxEffect:
     """An effect to deliver, with its stored JSON (what SNS and the DLQ carry, unchanged)."""
 
     effect_id: str
@@ -118,36 +132,135 @@ class OutboxItem:
     effect: Effect
 
 
+@dataclass(frozen=True)
+class UnreadableEffect:
+    """An entry of an item that is no effect: parked in the DLQ under `effect_id`, with `reason`."""
+
+    effect_id: str
+    ticket_id: str
+    document: dict[str, Any]
+    reason: str
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One outbox item: its key, and its entries in the order they were decided."""
+
+    pk: str
+    sk: str
+    ticket_id: str
+    emitted_at: int | None
+    entries: tuple[OutboxEffect | UnreadableEffect, ...]
+
+
+def is_outbox_key(pk: object) -> bool:
+    return isinstance(pk, str) and pk.startswith(OUTBOX_PREFIX) and len(pk) > len(OUTBOX_PREFIX)
+
+
 def read_item(image: Mapping[str, Any]) -> OutboxItem:
-    """The outbox item of a stream NewImage (attribute values already deserialized)."""
-    pk = str(image.get("pk", ""))
-    if not pk.startswith(EFFECT_PREFIX) or image.get("sk") != "EFFECT":
+    """The outbox item of a table item (attribute values already deserialized).
+
+    Raises InvalidOutboxItem when the item as a whole cannot be read; an unreadable effect within a
+    readable item becomes an UnreadableEffect entry instead.
+    """
+    pk, sk = image.get("pk"), image.get("sk")
+    if not is_outbox_key(pk) or not isinstance(sk, str) or not sk:
         raise InvalidOutboxItem("pk/sk: not an outbox item")
-    effect_id = pk.removeprefix(EFFECT_PREFIX)
-    raw = image.get("payload")
+    assert isinstance(pk, str)
+    ticket_id = str(image.get("ticket_id") or pk.removeprefix(OUTBOX_PREFIX))
+    raw = image.get("effects")
     if not isinstance(raw, str):
-        raise InvalidOutboxItem("payload: missing or not a string")
+        raise InvalidOutboxItem("effects: missing or not a string")
     try:
-        document = json.loads(raw)
+        documents = json.loads(raw)
     except json.JSONDecodeError as error:
-        raise InvalidOutboxItem(f"payload: not JSON ({error.msg})") from None
+        raise InvalidOutboxItem(f"effects: not JSON ({error.msg})") from None
+    if not isinstance(documents, list):
+        raise InvalidOutboxItem("effects: not a JSON array")
+    emitted = image.get("emitted_at")
+    emitted_at = int(emitted) if emitted is not None else None
+    entries = tuple(
+        _entry(document, f"effects[{index}]", ticket_id, emitted_at, f"{ticket_id}:outbox:{sk}:{index}")
+        for index, document in enumerate(documents)
+    )
+    return OutboxItem(pk, sk, ticket_id, emitted_at, entries)
+
+
+def _entry(
+    document: Any, where: str, ticket_id: str, emitted_at: int | None, fallback_id: str
+) -> OutboxEffect | UnreadableEffect:
     if not isinstance(document, dict):
-        raise InvalidOutboxItem("payload: not a JSON object")
+        return UnreadableEffect(fallback_id, ticket_id, {"effect": document}, f"{where}: not a JSON object")
+    claimed = document.get("effect_id")
+    effect_id = claimed if isinstance(claimed, str) and claimed else fallback_id
     try:
         view = _Document.model_validate({"view": document}).view
+        effect = view.effect(where) if isinstance(view, _NotificationView) else view.effect()
     except ValidationError as error:
         first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:]) or "payload"
-        raise InvalidOutboxItem(f"payload.{where}: {first['msg']}") from None
+        path = ".".join(str(p) for p in first["loc"][1:])
+        reason = f"{where}.{path}: {first['msg']}" if path else f"{where}: {first['msg']}"
+        return UnreadableEffect(effect_id, ticket_id, document, reason)
+    except InvalidOutboxItem as error:
+        return UnreadableEffect(effect_id, ticket_id, document, error.reason)
     except ValueError as error:
-        raise InvalidOutboxItem(f"payload: {error}") from None
-    if view.effect_id != effect_id:
-        raise InvalidOutboxItem("payload.effect_id: differs from the item's key")
-    emitted = image.get("emitted_at")
-    return OutboxItem(
-        effect_id=effect_id,
-        ticket_id=str(image.get("ticket_id") or view.ticket_id),
-        emitted_at=int(emitted) if emitted is not None else None,
-        document=document,
-        effect=view.effect(),
-    )
+        return UnreadableEffect(effect_id, ticket_id, document, f"{where}: {error}")
+    if view.ticket_id != ticket_id:
+        return UnreadableEffect(effect_id, ticket_id, document, f"{where}.ticket_id: differs from the item's")
+    return OutboxEffect(effect_id, ticket_id, emitted_at, document, effect)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What a stream record asks the notifier to do, in delivery order.
+
+    `items` are the ticket's outbox items not yet delivered whose sort key is at most the record's;
+    `own` says whether the record's own item is among them, was delivered already, or is not in the table.
+    """
+
+    items: tuple[dict[str, Any], ...]
+    own: Literal["pending", "delivered", "missing"]
+
+
+class OutboxReader:
+    """Reads a ticket's undelivered outbox items, newest first, back to the last one delivered.
+
+    Delivery marks items in sort key order, so the first delivered item met going back ends the backlog:
+    a steady stream reads two items a record (its own and the one before).
+    """
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self.client = client
+        self.table_name = table_name
+
+    def backlog(self, pk: str, sk: str) -> Backlog:
+        pending: list[dict[str, Any]] = []
+        own: Literal["pending", "delivered", "missing"] = "missing"
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND sk <= :sk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":sk": {"S": sk}},
+            "ScanIndexForward": False,
+            "ConsistentRead": True,  # the record's transaction is committed: a consistent read sees all of it
+            "Limit": FIRST_BACKLOG_PAGE,
+        }
+        first = True
+        while True:
+            try:
+                page = self.client.query(**kwargs)
+            except (ClientError, BotoCoreError) as error:
+                raise from_aws(error, "dynamodb") from error
+            for raw in page.get("Items", []):
+                item = unmarshal(raw)
+                delivered = "delivered_at" in item
+                if first:
+                    first = False
+                    if item.get("sk") == sk:
+                        own = "delivered" if delivered else "pending"
+                if delivered:
+                    return Backlog(tuple(reversed(pending)), own)
+                pending.append(item)
+            if "LastEvaluatedKey" not in page:
+                return Backlog(tuple(reversed(pending)), own)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            kwargs["Limit"] = BACKLOG_PAGE
