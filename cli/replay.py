@@ -40,7 +40,8 @@ def replay(
 ) -> None:
     """Replay EVENTS through the deployed code path on an in-process moto backend, with a simulated clock.
 
-    Each event is processed at its occurred_at and timers fire at their due times, up to --until. The
+    Each event is processed at the later of its occurred_at and its envelope's time (a late delivery),
+    and timers fire once the clock is past their due times, up to --until. The
     output lists the tickets and their clocks, the alerts, the customer notifications and the rejected
     events. The same file shuffled, or with lines repeated, gives the same output.
 
