@@ -1,11 +1,13 @@
 # Every target creates or refreshes .venv by itself: a fresh clone needs only Python 3.11+ and make.
 PYTHON ?= python3
+# This Makefile's directory: `sam build` runs the build-<Function> targets from a scratch directory.
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 VENV := .venv
 BIN := $(VENV)/bin
 DEV_STAMP := $(VENV)/.dev-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: demo test lint types unit bench clean build-IngestFunction build-SweeperFunction build-NotifierFunction
+.PHONY: demo test lint types unit bench clean build
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +40,24 @@ unit: $(DEV_STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
-# `sam build` runs these (BuildMethod: makefile) with ARTIFACTS_DIR set: the Lambda package holds the runtime
-# dependencies of requirements.txt and the three packages the handlers import, nothing else.
-build-IngestFunction build-SweeperFunction build-NotifierFunction:
-	$(PYTHON) -m pip install -q -r requirements.txt -t "$(ARTIFACTS_DIR)"
-	cp -r sla infra functions "$(ARTIFACTS_DIR)/"
+# The Lambda packages, one per function of template.yaml, in .aws-sam/build: `sam build` when it is installed
+# (it also writes the built template `sam deploy` reads), else the same build script without it.
+build:
+	@if command -v sam >/dev/null 2>&1; then \
+		sam build --parallel; \
+	else \
+		for function in $$($(PYTHON) scripts/build_function.py --list); do \
+			rm -rf ".aws-sam/build/$$function" && \
+			$(PYTHON) scripts/build_function.py "$$function" ".aws-sam/build/$$function" || exit 1; \
+		done; \
+	fi
+
+# `sam build` runs build-<Function> (Metadata BuildMethod: makefile, ContextPath: this directory) with
+# ARTIFACTS_DIR set. scripts/build_function.py installs requirements.txt for the template's Runtime and
+# Architectures and copies sla/, infra/ and functions/ without the local harness: nothing else.
+build-%:
+	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: run `make build` or `sam build`))
+	$(PYTHON) "$(ROOT)/scripts/build_function.py" "$*" "$(ARTIFACTS_DIR)"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -9,7 +9,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench import calendar_peers, fold_cost, fold_scaling, ingest_rate, replay_latency, store_cost, sweep_cost
+from bench import (
+    calendar_peers,
+    cold_start,
+    fold_cost,
+    fold_scaling,
+    ingest_rate,
+    replay_latency,
+    store_cost,
+    sweep_cost,
+)
 
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("working-time calendar vs businesstimedelta and pandas", calendar_peers.run),
@@ -19,6 +28,7 @@ SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("replay: how late pages act after their scheduled instant", replay_latency.run),
     ("store cost: calls and items per accepted event as a history grows; item sizes", store_cost.run),
     ("sweep at scale: 10,000 due of 100,000 open, run after run", sweep_cost.run),
+    ("cold start: each handler's import and init against the bare stack, in fresh processes", cold_start.run),
 ]
 
 

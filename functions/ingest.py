@@ -8,20 +8,25 @@ reported as batch item failures, so SQS redelivers them and, after its retries, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+# Cold start (tests/test_cold_start.py): this module imports Powertools and no more; the engine and its
+# pydantic models come with the dependencies, on first use. Powertools' batch utility is imported before
+# anything imports pydantic: it loads all its parser models (for type hints only) when pydantic is loaded.
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from infra.settings import IngestSettings
-from infra.ticket_service import TicketService
 from infra.wiring import Clock, ColdStart, build_service, wall_clock
 
+if TYPE_CHECKING:
+    from infra.ticket_service import TicketService
+
 logger = Logger()
-tracer = Tracer()
+# Only the AWS SDK is traced: Tracer() alone would patch, at import, every library X-Ray supports.
+tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
 # A batch whose records all failed still answers with its item failures, so SQS redelivers exactly those.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -34,6 +39,8 @@ class Dependencies:
 
 
 def _build() -> Dependencies:
+    from infra.settings import IngestSettings  # pydantic-settings: loaded with the engine, on first use
+
     return Dependencies(build_service(IngestSettings()), wall_clock)
 
 
@@ -64,7 +71,7 @@ def record_handler(record: SQSRecord) -> None:
         status=outcome.status,
         event_id=outcome.event_id,
         ticket_id=outcome.ticket_id,
-        reason=outcome.reason,
+        reason=_redacted(outcome.reason),
         effects=len(outcome.effects),
     )
     metrics.add_metric(name=f"Events{outcome.status.capitalize()}", unit=MetricUnit.Count, value=1)
@@ -78,6 +85,18 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    # The engine loads here on first use: if it cannot (a broken package, a bad catalog), the invocation
+    # fails, which the Errors alarm sees, rather than every record of the batch, which it would not.
+    dependencies()
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+def _redacted(reason: str | None) -> str | None:
+    """A reason may quote a short excerpt of a bad value: no e-mail address of it reaches the logs."""
+    if reason is None:
+        return None
+    from infra.store.codec import redact_text  # loaded with the service by then: no cold-start cost
+
+    return redact_text(reason)

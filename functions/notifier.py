@@ -10,8 +10,12 @@ after its retries, hands the batch to the OnFailure queue.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+# Cold start (tests/test_cold_start.py): this module imports Powertools and no more; the delivery service,
+# the engine and their pydantic models come with the dependencies, on first use. Powertools' batch utility
+# is imported before anything imports pydantic: it loads all its parser models (for type hints only) when
+# pydantic is loaded.
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
@@ -21,14 +25,16 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from infra.notify.delivery import DeliveryService, build_delivery_service
 from infra.notify.ordered import OrderedStreamProcessor
-from infra.notify.outbox import is_outbox_key
-from infra.settings import NotifierSettings
 from infra.wiring import Clock, ColdStart, wall_clock
 
+if TYPE_CHECKING:
+    from infra.notify.delivery import DeliveryService
+
 logger = Logger()
-tracer = Tracer()
+# The AWS SDK and the webhooks (urllib on http.client) are traced: Tracer() alone would patch, at import,
+# every library X-Ray supports.
+tracer = Tracer(patch_modules=["botocore", "httplib"])
 metrics = Metrics()
 processor = OrderedStreamProcessor()
 _METRIC_OF_STATUS = {
@@ -46,6 +52,10 @@ class Dependencies:
 
 
 def _build() -> Dependencies:
+    # The delivery service and pydantic-settings: loaded with the engine, on first use.
+    from infra.notify.delivery import build_delivery_service
+    from infra.settings import NotifierSettings
+
     return Dependencies(build_delivery_service(NotifierSettings()), wall_clock)
 
 
@@ -56,6 +66,8 @@ dependencies = _cold_start.get
 
 @tracer.capture_method
 def record_handler(record: DynamoDBRecord) -> None:
+    from infra.notify.outbox import is_outbox_key  # the engine is loaded on first use; then a dict lookup
+
     image = record.dynamodb.new_image if record.dynamodb else {}
     # The event source filter passes only INSERTs of outbox items; a local run has no filter, and the
     # notifier's own writes (outcomes, idempotency records) must never be taken for effects.

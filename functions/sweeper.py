@@ -8,19 +8,23 @@ the sweeper keeps up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+# Cold start (tests/test_cold_start.py): this module imports Powertools and no more; the engine and its
+# pydantic models come with the dependencies, on first use.
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from infra.settings import SweeperSettings
-from infra.sweep import sweep
-from infra.ticket_service import TicketService
 from infra.wiring import Clock, ColdStart, build_service, wall_clock
 
+if TYPE_CHECKING:
+    from infra.settings import SweeperSettings
+    from infra.ticket_service import TicketService
+
 logger = Logger()
-tracer = Tracer()
+# Only the AWS SDK is traced: Tracer() alone would patch, at import, every library X-Ray supports.
+tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
 
 
@@ -32,6 +36,8 @@ class Dependencies:
 
 
 def _build() -> Dependencies:
+    from infra.settings import SweeperSettings  # pydantic-settings: loaded with the engine, on first use
+
     settings = SweeperSettings()
     return Dependencies(build_service(settings), wall_clock, settings)
 
@@ -45,6 +51,8 @@ dependencies = _cold_start.get
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from infra.sweep import sweep  # the engine is loaded on first use; after that, a lookup in sys.modules
+
     deps = dependencies()
     settings = deps.settings
     now = deps.clock()

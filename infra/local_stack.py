@@ -4,8 +4,9 @@ Tests and the CLI's local replay run the engine on moto. Creating the table, que
 SAM template (instead of restating keys, indexes and redrive policies in Python) means the local backend
 cannot drift from what `sam deploy` creates: change the template and the local stack follows.
 
-Only the resource types the engine talks to are built (DynamoDB tables, SQS queues, SNS topics, EventBridge
-buses and rules); functions, alarms and queue policies have no local counterpart. Intrinsic functions are
+Only the resource types the engine talks to are built (DynamoDB tables, SQS queues, SNS topics and their KMS
+key, EventBridge buses and rules); functions, roles, log groups, alarms, the dashboard and resource policies
+have no local counterpart. Intrinsic functions are
 resolved by a deliberately small evaluator: enough for this template, and loud (`TemplateError`) on anything
 it does not understand, rather than guessing.
 """
@@ -25,7 +26,12 @@ import yaml
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 LOCAL_STACK_NAME = "sla-engine-local"
 # Values for the template parameters that have no default; a local stack sends nothing anywhere.
-LOCAL_PARAMETERS: Mapping[str, str] = {"Stage": "dev", "SesSenderIdentity": "support@example.com"}
+LOCAL_PARAMETERS: Mapping[str, str] = {
+    "Stage": "dev",
+    "SesSenderIdentity": "support@example.com",
+    "AlarmEmail": "ops@example.com",
+    "ControlPanelPrincipal": "arn:aws:iam::123456789012:role/control-panel",
+}
 
 # The logical ids the engine's code needs by name; a template without one of them is a drift, not a default.
 BUS = "SupportBus"
@@ -279,9 +285,19 @@ def _create_queue(session: boto3.Session, name: str, props: dict[str, Any]) -> d
 
 
 def _create_topic(session: boto3.Session, name: str, props: dict[str, Any]) -> dict[str, str]:
-    attributes = {"DisplayName": str(props["DisplayName"])} if "DisplayName" in props else {}
+    attributes = {key: str(props[key]) for key in ("DisplayName", "KmsMasterKeyId") if key in props}
     arn = session.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
     return {"Ref": arn, "TopicArn": arn, "TopicName": name}
+
+
+def _create_key(session: boto3.Session, name: str, props: dict[str, Any]) -> dict[str, str]:
+    """A KMS key (the topics' encryption key); moto keeps its policy but enforces nothing."""
+    request: dict[str, Any] = {"Description": str(props.get("Description", name))}
+    if "KeyPolicy" in props:
+        policy = props["KeyPolicy"]
+        request["Policy"] = policy if isinstance(policy, str) else json.dumps(policy)
+    metadata = session.client("kms").create_key(**request)["KeyMetadata"]
+    return {"Ref": metadata["KeyId"], "Arn": metadata["Arn"], "KeyId": metadata["KeyId"]}
 
 
 def _create_bus(session: boto3.Session, name: str, props: dict[str, Any]) -> dict[str, str]:
@@ -312,6 +328,7 @@ _CREATORS: Mapping[str, Callable[[boto3.Session, str, dict[str, Any]], dict[str,
     "AWS::SNS::Topic": _create_topic,
     "AWS::Events::EventBus": _create_bus,
     "AWS::Events::Rule": _create_rule,
+    "AWS::KMS::Key": _create_key,
 }
 _NAME_PROPERTY = {
     "AWS::DynamoDB::Table": "TableName",
@@ -319,6 +336,7 @@ _NAME_PROPERTY = {
     "AWS::SNS::Topic": "TopicName",
     "AWS::Events::EventBus": "Name",
     "AWS::Events::Rule": "Name",
+    "AWS::KMS::Key": "",  # keys have no name; CloudFormation names them by id
 }
 
 

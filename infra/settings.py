@@ -16,6 +16,9 @@ class EngineSettings(BaseSettings):
     table_name: str = Field(min_length=1)
     catalog_path: Path | None = None
     max_attempts: int = Field(default=5, ge=1, le=20)
+    # Days the items that hold personal data are kept (rejections with their redacted payload, outbox items):
+    # their `expiration` attribute, which the table's TTL acts on (README, "Personal data").
+    retention_days: int = Field(default=30, ge=1, le=3650)
 
 
 class IngestSettings(EngineSettings):

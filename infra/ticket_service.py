@@ -209,6 +209,7 @@ class TicketService:
             self.catalog,
             now,
             delivered=record.pages,
+            withdrawn=record.withdrawn,
         )
         return folded, plans
 

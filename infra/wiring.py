@@ -1,17 +1,22 @@
-"""Building the service from settings: the one place that turns configuration into clients and objects."""
+"""Building the service from settings: the one place that turns configuration into clients and objects.
+
+The handlers import it at cold start: it loads boto3 (part of the bare stack every function pays for) and
+no more; the engine (settings, catalog, store, ticket service, with their pydantic models) is loaded by
+`build_service` on first use.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import boto3
 from botocore.config import Config
 
-from infra.catalog_source import load_catalog
-from infra.settings import EngineSettings
-from infra.store import Store
-from infra.ticket_service import TicketService
+if TYPE_CHECKING:
+    from infra.settings import EngineSettings
+    from infra.ticket_service import TicketService
 
 # botocore's standard retry mode: backoff with jitter on throttling and 5xx, within the Lambda's time.
 AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=5)
@@ -25,13 +30,15 @@ def wall_clock() -> int:
 
 
 def dynamodb_client() -> Any:
-    import boto3  # the client is built at cold start, not at import
-
     return boto3.client("dynamodb", config=AWS_CONFIG)
 
 
 def build_service(settings: EngineSettings, client: Any | None = None) -> TicketService:
-    store = Store(client or dynamodb_client(), settings.table_name)
+    from infra.catalog_source import load_catalog
+    from infra.store import Store
+    from infra.ticket_service import TicketService
+
+    store = Store(client or dynamodb_client(), settings.table_name, settings.retention_days)
     return TicketService(store, load_catalog(settings.catalog_path), settings.max_attempts)
 
 

@@ -333,10 +333,12 @@ class _Ticket:
         catalog: Catalog,
         plans: Sequence[tuple[int, SupportPlanChanged]],
         delivered: Mapping[str, Sequence[str]],
+        withdrawn: Mapping[str, int],
     ) -> None:
         self.catalog = catalog
         self.plan_instants, self.plans = _plans_in_force(plans)
         self.delivered = delivered
+        self.withdrawn = withdrawn
         self.clocks: list[_Clock] = []
         self.open: list[_Clock] = []
         self.resolution: _Clock | None = None
@@ -468,6 +470,8 @@ class _Ticket:
         # Positional, in the field order of Alert and Notification (the tests check every field's value):
         # effects are most of what a fold allocates, and keywords cost a third more.
         key = clock.key
+        if kind != "warning" and self.withdrawn:
+            suffix = _generation(suffix, self.withdrawn.get(key, 0))
         self.effects.append(
             Alert(
                 f"{self.ticket_id}:{clock.metric}:{clock.cause}:{suffix}",  # effect_id
@@ -734,7 +738,7 @@ class _Ticket:
             for route in routes:
                 self.effects.append(
                     Alert(
-                        f"{self.ticket_id}:{metric}:{cause}:resolve:{route}",
+                        f"{self.ticket_id}:{metric}:{cause}:{_generation(f'resolve:{route}', self.withdrawn.get(key, 0))}",
                         at,
                         self.ticket_id,
                         metric,
@@ -779,6 +783,12 @@ class _Ticket:
         if self.apologies:
             instants.append(self.apologies[0][0])
         return min(instants) + 1 if instants else None
+
+
+def _generation(suffix: str, withdrawn: int) -> str:
+    """A page's effect id after its clock's pages were withdrawn `withdrawn` times: a breach that a late event
+    undid and a later one brought back pages again, under the same dedup key but as new effects."""
+    return f"{suffix}@{withdrawn}" if withdrawn else suffix
 
 
 def clock_key(ticket_id: str, metric: Metric, cause: str) -> str:
@@ -835,19 +845,21 @@ def fold(
     catalog: Catalog,
     now: int,
     delivered: Mapping[str, Sequence[str]] | None = None,
+    withdrawn: Mapping[str, int] | None = None,
 ) -> Folded:
     """Fold a ticket's events (any order, any repetition) and its customer's plan changes up to `now`.
 
     Events of other tickets, and events after `now`, are not applied: the result is what the engine knows
     at `now`. `now` is epoch seconds; the fold never reads the system clock. Only the plan changes of the
     ticket's owner count, so a caller that hands over another customer's changes cannot re-target a clock.
-    `delivered` maps a clock key to the routes its pages were delivered to and not yet resolved.
+    `delivered` maps a clock key to the routes its pages were delivered to and not yet resolved; `withdrawn`
+    a clock key to the number of times its delivered pages were resolved because its breach was undone.
     """
     ordered = _in_order([e for e in events if e.ticket_id == ticket_id])
     owner = next((e.customer_id for _, e in ordered if isinstance(e, TicketOpened)), None)
     levels = {name for version in catalog.versions for name in version.levels}
     plans = _in_order([p for p in plan_changes if p.customer_id == owner and p.support_level in levels])
-    ticket = _Ticket(catalog, plans, delivered or {})
+    ticket = _Ticket(catalog, plans, delivered or {}, withdrawn or {})
     ticket.ticket_id = ticket_id
     future: int | None = None  # an event stamped after `now` (a skewed clock) is applied when its time comes
     for at, event in ordered:

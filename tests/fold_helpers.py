@@ -217,14 +217,16 @@ def run(
     catalog: Catalog | None = None,
     ticket: str = TICKET,
     delivered: Mapping[str, Sequence[str]] | None = None,
+    withdrawn: Mapping[str, int] | None = None,
 ) -> Folded:
     """Fold with the default catalog; `now` defaults to long after any test ticket, so every timer has fired.
 
-    `delivered` is what the outbox says was paged and not yet resolved, by clock key (see sla.fold.fold).
+    `delivered` is what the outbox says was paged and not yet resolved, by clock key, and `withdrawn` how
+    often a clock's pages were resolved because its breach was undone (see sla.fold.fold).
     """
     at = now if isinstance(now, int) else epoch(now)
     ticket_events = [cast(AnyTicketEvent, e) for e in events]
-    return fold(ticket, ticket_events, list(plans), catalog or default_catalog(), at, delivered)
+    return fold(ticket, ticket_events, list(plans), catalog or default_catalog(), at, delivered, withdrawn)
 
 
 def clocks(folded: Folded, metric: Metric) -> list[Clock]:

@@ -987,3 +987,17 @@ def test_folding_ten_times_the_events_takes_about_ten_times_as_long() -> None:
             gc.enable()
     ratio = large / small
     assert ratio < 20, f"2,000 events took {ratio:.1f} times as long as 200"
+
+
+def test_a_breach_that_comes_back_after_its_pages_were_withdrawn_pages_again_as_new_effects() -> None:
+    """A late reply undid the breach and its page was resolved; an even later event brings the breach back:
+    the store counts the withdrawal, and the fold's pages then carry fresh ids (same dedup key), so they go
+    out again instead of being taken for the ones already sent and closed."""
+    first = run(business_critical(), [BUSINESS], now=DUE + 1)
+    again = run(business_critical(), [BUSINESS], now=DUE + 1, withdrawn={FIRST: 1})
+    before = [(a.effect_id, a.dedup_key) for a in alerts(first, "trigger")]
+    after = [(a.effect_id, a.dedup_key) for a in alerts(again, "trigger")]
+    assert [key for _, key in after] == [key for _, key in before] == [FIRST]
+    assert [effect_id for effect_id, _ in after] == [f"{effect_id}@1" for effect_id, _ in before]
+    warnings = [a.effect_id for a in alerts(again, "warning")]
+    assert warnings == [a.effect_id for a in alerts(first, "warning")]  # warnings are not pages: not again

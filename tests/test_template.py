@@ -1,23 +1,43 @@
-"""template.yaml: lint-clean, least privilege, Powertools settings, and the resources it builds on moto."""
+"""template.yaml: lint-clean, least privilege, alarms, Powertools settings, and what it builds on moto.
+
+tests/test_template_policies.py checks the roles and resource policies on the template as SAM expands it.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from pathlib import Path
+from typing import Any, get_args
 
 import boto3
 import pytest
 from cfnlint.api import lint_file
 
 from infra.local_stack import DEFAULT_TEMPLATE, FUNCTIONS, LocalResources, load_template
+from infra.ticket_service import Status as IngestStatus
 from tests.samples import load_sample
+from tests.test_template_policies import RESOURCE_STAR_EXCEPTIONS
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
+FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
+
+# What every function's role grants for running at all: its own log group and X-Ray.
+RUNTIME_ACTIONS = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
 
 # What each function may do, per SPEC and the single-table design; anything more is a finding.
 EXPECTED_ACTIONS = {
-    "IngestFunction": {
+    "IngestFunction": RUNTIME_ACTIONS
+    | {
+        "sqs:ReceiveMessage",  # the SQS event source polls IngestQueue with the function's role
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
         "dynamodb:Query",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -26,7 +46,8 @@ EXPECTED_ACTIONS = {
         "dynamodb:DeleteItem",  # only REJECTED# and CUSTOMER# items: test_deletes_are_limited_...
         "dynamodb:BatchWriteItem",  # only REJECTED# and TICKET# items: test_batch_writes_are_limited_...
     },
-    "SweeperFunction": {
+    "SweeperFunction": RUNTIME_ACTIONS
+    | {
         "dynamodb:Query",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -35,13 +56,20 @@ EXPECTED_ACTIONS = {
         "dynamodb:DeleteItem",  # only REJECTED# and CUSTOMER# items, as for ingest
         "dynamodb:BatchWriteItem",  # only REJECTED# items
     },
-    "NotifierFunction": {
+    "NotifierFunction": RUNTIME_ACTIONS
+    | {
+        "dynamodb:DescribeStream",  # the stream event source reads the table's stream with the role
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
         "dynamodb:Query",  # only OUTBOX# partitions: the ticket's undelivered outbox items
-        "dynamodb:GetItem",
+        "dynamodb:GetItem",  # GetItem, PutItem, DeleteItem: only the DELIVERY# idempotency records
         "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
+        "dynamodb:UpdateItem",  # DELIVERY# records and OUTBOX# items (their outcomes)
         "dynamodb:DeleteItem",
         "sns:Publish",
+        "kms:GenerateDataKey",  # OnCallTopic is encrypted with TopicKey
+        "kms:Decrypt",
         "ses:SendEmail",
         "ssm:GetParameter",
         "secretsmanager:GetSecretValue",
@@ -51,12 +79,15 @@ EXPECTED_ACTIONS = {
 
 
 def statements(function: str) -> list[dict[str, Any]]:
+    """The statements of the function's own role (explicit roles: SAM's would add managed policies)."""
+    props = RESOURCES[function]["Properties"]
+    assert "Policies" not in props, f"{function}: permissions belong to its role"
+    (role, attribute) = props["Role"]["Fn::GetAtt"]
+    assert attribute == "Arn" and RESOURCES[role]["Type"] == "AWS::IAM::Role"
+    assert not RESOURCES[role]["Properties"].get("ManagedPolicyArns"), role
     found = []
-    for policy in RESOURCES[function]["Properties"].get("Policies", []):
-        assert isinstance(policy, dict) and set(policy) == {"Statement"}, (
-            f"{function}: only explicit statements, no managed policies or policy templates: {policy!r}"
-        )
-        found.extend(policy["Statement"])
+    for policy in RESOURCES[role]["Properties"]["Policies"]:
+        found.extend(policy["PolicyDocument"]["Statement"])
     return found
 
 
@@ -92,7 +123,8 @@ def test_policies_are_least_privilege(function: str) -> None:
     assert set(granted) == EXPECTED_ACTIONS[function]
     for statement in statements(function):
         assert statement["Effect"] == "Allow"
-        assert statement["Resource"] != "*"
+        if statement["Resource"] == "*":
+            assert set(actions(statement)) <= set(RESOURCE_STAR_EXCEPTIONS), statement
 
 
 def test_only_the_sweeper_reads_the_due_index() -> None:
@@ -134,13 +166,15 @@ def test_notifier_environment_points_at_its_resources(resources: LocalResources)
     assert "ONCALL_TOPIC_ARN" not in resources.environment("IngestFunction")
 
 
-def test_notifier_stream_passes_only_inserted_effects() -> None:
+def test_notifier_stream_passes_only_inserted_effects_from_the_oldest_record_kept() -> None:
     outbox = RESOURCES["NotifierFunction"]["Properties"]["Events"]["Outbox"]["Properties"]
     (only,) = outbox["FilterCriteria"]["Filters"]
     assert json.loads(only["Pattern"]) == {
         "eventName": ["INSERT"],
         "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}},
     }
+    # Not LATEST: records written while the mapping is (re)created are delivered too.
+    assert outbox["StartingPosition"] == "TRIM_HORIZON"
     assert outbox["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert outbox["BisectBatchOnFunctionError"] is True
     assert outbox["DestinationConfig"]["OnFailure"]["Destination"] == {
@@ -217,15 +251,10 @@ def test_bus_rule_routes_support_events_to_the_ingest_queue(
 def test_deletes_are_limited_to_rejection_records_and_registrations() -> None:
     """Ingest and sweeper withdraw rejections and drop a closed ticket's registration; nothing else."""
     for function in ("IngestFunction", "SweeperFunction"):
-        statements = [
-            statement
-            for policy in RESOURCES[function]["Properties"]["Policies"]
-            for statement in policy["Statement"]
-            if "dynamodb:DeleteItem" in str(statement["Action"])
-        ]
-        assert len(statements) == 1, function
-        assert statements[0]["Action"] == "dynamodb:DeleteItem"
-        leading = statements[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        deletes = [s for s in statements(function) if "dynamodb:DeleteItem" in str(s["Action"])]
+        assert len(deletes) == 1, function
+        assert deletes[0]["Action"] == "dynamodb:DeleteItem"
+        leading = deletes[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
         assert leading == ["REJECTED#*", "CUSTOMER#*"], function
 
 
@@ -240,3 +269,126 @@ def test_batch_writes_are_limited_to_rejections_and_marked_timers(
     (statement,) = [s for s in statements(function) if "dynamodb:BatchWriteItem" in str(s["Action"])]
     assert statement["Action"] == "dynamodb:BatchWriteItem"
     assert statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == partitions
+
+
+# ----- alarms and the dashboard ---------------------------------------------------------------------------
+
+
+def alarms() -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def watched(alarm: dict[str, Any]) -> tuple[str, str, Any]:
+    """(namespace, metric, the dimension's value) of a single-metric alarm."""
+    (dimension,) = alarm["Dimensions"]
+    return alarm["Namespace"], alarm["MetricName"], dimension["Value"]
+
+
+def engine_metric(name: str) -> tuple[str, str, str]:
+    """A metric a handler writes: Powertools' namespace and its `service` dimension, as Globals set them."""
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    return variables["POWERTOOLS_METRICS_NAMESPACE"], name, variables["POWERTOOLS_SERVICE_NAME"]
+
+
+def metrics_the_handlers_write() -> set[str]:
+    source = "".join(path.read_text(encoding="utf-8") for path in FUNCTIONS_DIR.glob("*.py"))
+    written = set(re.findall(r'"([A-Z][A-Za-z]+)"', source))
+    if 'f"Events{' in source:  # functions/ingest.py: a counter per outcome status of the ticket service
+        written |= {f"Events{status.capitalize()}" for status in get_args(IngestStatus)}
+    return written
+
+
+def test_alarms_watch_every_function_and_the_engine_itself() -> None:
+    seen = [watched(alarm) for alarm in alarms().values()]
+    for function in FUNCTIONS:
+        assert ("AWS/Lambda", "Errors", {"Ref": function}) in seen, function
+        assert ("AWS/Lambda", "Throttles", {"Ref": function}) in seen, function
+    assert ("AWS/Lambda", "IteratorAge", {"Ref": "NotifierFunction"}) in seen
+    assert ("AWS/SQS", "ApproximateAgeOfOldestMessage", {"Fn::GetAtt": ["IngestQueue", "QueueName"]}) in seen
+    for dead_letters in ("IngestDeadLetterQueue", "NotifierDeadLetterQueue"):
+        assert (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"Fn::GetAtt": [dead_letters, "QueueName"]},
+        ) in seen
+    assert engine_metric("OldestDueTimerLag") in seen
+    assert engine_metric("RefoldsFailed") in seen
+
+
+def test_sweeper_heartbeat_breaches_when_no_sweep_ran_for_3_minutes() -> None:
+    (heartbeat,) = [
+        a
+        for a in alarms().values()
+        if watched(a) == ("AWS/Lambda", "Invocations", {"Ref": "SweeperFunction"})
+    ]
+    # A minute without a run publishes no data point at all: missing data must count against the sweeper.
+    assert heartbeat["TreatMissingData"] == "breaching"
+    assert heartbeat["ComparisonOperator"] == "LessThanThreshold" and heartbeat["Threshold"] == 1
+    window = heartbeat["Period"] * heartbeat["EvaluationPeriods"]
+    assert window == 180 and heartbeat.get("DatapointsToAlarm", heartbeat["EvaluationPeriods"]) == 3
+    schedule = RESOURCES["SweeperFunction"]["Properties"]["Events"]["EveryMinute"]["Properties"]["Schedule"]
+    assert schedule == "rate(1 minute)"
+
+
+def dashboard_metrics() -> list[tuple[str, str, Any]]:
+    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    # ${...} are CloudFormation's, replaced at deployment; the JSON around them must be valid as it is.
+    document = json.loads(re.sub(r"\$\{([^}]+)\}", r"<\1>", body))
+    rows = [row for widget in document["widgets"] for row in widget["properties"]["metrics"]]
+    return [(row[0], row[1], row[3]) for row in rows]
+
+
+def test_alarms_and_dashboard_read_metrics_the_handlers_write() -> None:
+    written = metrics_the_handlers_write()
+    namespace, _, service = engine_metric("")
+    read = [m for m in (*map(watched, alarms().values()), *dashboard_metrics()) if m[0] == namespace]
+    assert read
+    for _, name, dimension in read:
+        assert dimension == service, name
+        assert name in written, f"{name}: no handler writes this metric"
+
+
+def test_dashboard_shows_events_rejections_clocks_pages_and_delivery_failures() -> None:
+    plotted = {name for _, name, _ in dashboard_metrics()}
+    for what, any_of in {
+        "events in": {"EventsAccepted"},
+        "rejections": {"EventsRejected"},
+        "clocks due": {"TimersRead", "SweepBacklog"},
+        "pages sent": {"EffectsDelivered", "ChannelDeliveries"},
+        "delivery failures": {"EffectsDeadLettered", "EffectsPartiallyDelivered"},
+    }.items():
+        assert plotted & any_of, what
+
+
+# ----- scaling and retention ------------------------------------------------------------------------------
+
+
+def test_ingest_concurrency_is_capped_and_the_sweeper_runs_alone() -> None:
+    queue = RESOURCES["IngestFunction"]["Properties"]["Events"]["Queue"]["Properties"]
+    assert 2 <= queue["ScalingConfig"]["MaximumConcurrency"] <= 50  # Lambda's floor is 2
+    # Two sweeps at once would contend for the same due timers.
+    assert RESOURCES["SweeperFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_personal_data_items_expire_after_the_retention(resources: LocalResources) -> None:
+    assert TEMPLATE["Parameters"]["RetentionDays"]["Default"] == 30
+    assert RESOURCES["SlaTable"]["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
+    for function in FUNCTIONS:
+        assert resources.environment(function)["SLA_RETENTION_DAYS"] == "30", function
+    # The item-family comments tell the store which items carry the TTL attribute, and for how long.
+    text = DEFAULT_TEMPLATE.read_text(encoding="utf-8")
+    for family in ("pk=OUTBOX#", "pk=REJECTED#"):
+        start = text.index(family)
+        block = text[start : text.index("#   pk=", start)]
+        assert "`expiration`" in block and "RetentionDays" in block, family
+
+
+def test_moto_topics_are_encrypted_with_the_stack_key(aws: boto3.Session, resources: LocalResources) -> None:
+    key_arn = aws.client("kms").describe_key(KeyId=resources.physical_ids["TopicKey"])["KeyMetadata"]["Arn"]
+    sns = aws.client("sns")
+    for topic in (resources.oncall_topic_arn, resources.ops_alarm_topic_arn):
+        key = sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"]
+        assert key_arn.endswith(key), topic

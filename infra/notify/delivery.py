@@ -15,7 +15,9 @@ Failures split two ways (SPEC 5: nothing is lost silently):
 - permanent (a 4xx, a missing secret, an unknown route, an unreadable effect): retrying cannot help, so the
   effect, the channel and the reason go to the notifier DLQ at once, where an alarm makes them seen, and
   the ticket's later effects go on.
-Every outcome, including "nothing to send", is written back on the item, under the effect's id.
+Every outcome, including "nothing to send", is written back on the item, under the effect's id; the
+update that marks an item delivered also rewrites its effects without the customers' contact addresses
+(README, "Personal data"): the address is needed until the mail has gone, not after.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from infra.notify.routes import ChannelConfig, PagerDutyChannel, RouteSource, Sl
 from infra.notify.slack import SlackWebhook
 from infra.notify.sns import SnsPublisher
 from infra.settings import NotifierSettings
+from infra.store.outbox import DEFAULT_RETENTION_DAYS, delivered_effects, expiration
 from infra.views import iso
 from sla.effects import Alert, Notification
 from sla.messages import alert_summary, render_notification
@@ -170,12 +173,15 @@ class OutboxLedger:
     """Writes outcomes on the outbox item, one map entry per effect (the stream filter ignores the updates).
 
     `delivered_at` is set once every effect of the item is handled; delivery marks items in sort key order,
-    which is what lets the outbox reader stop at the first delivered item it meets going back.
+    which is what lets the outbox reader stop at the first delivered item it meets going back. The same
+    update replaces `effects` by the text kept once delivered (no contact address), and gives an item
+    written without an `expiration` (before items had one) its expiry, `retention_days` from delivery.
     """
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self.client = client
         self.table_name = table_name
+        self.retention_days = retention_days
 
     def record(
         self,
@@ -186,7 +192,10 @@ class OutboxLedger:
         *,
         complete: bool,
         item_error: str | None = None,
+        effects: str | None = None,
     ) -> None:
+        """Write `reports` on the item; when `complete`, mark it delivered and replace its `effects` by
+        `effects` (the text kept once delivered, infra.store.outbox.delivered_effects), when given."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []
@@ -200,6 +209,14 @@ class OutboxLedger:
         if complete:
             values[":now"] = {"N": str(now)}
             sets.append("delivered_at = if_not_exists(delivered_at, :now)")
+            names["#expiration"] = "expiration"
+            values[":expires"] = {"N": str(expiration(now, self.retention_days))}
+            sets.append("#expiration = if_not_exists(#expiration, :expires)")
+            if effects is not None:
+                # The same text whichever delivery writes it: a retry's rewrite changes nothing.
+                names["#effects"] = "effects"
+                values[":effects"] = {"S": effects}
+                sets.append("#effects = :effects")
         if item_error:
             values[":error"] = {"S": item_error}
             sets.append("delivery_error = :error")
@@ -307,7 +324,8 @@ class DeliveryService:
         except Exception:
             self._record_progress(item, reports, now)
             raise
-        self.ledger.record(item.pk, item.sk, reports, now, complete=True)
+        kept = delivered_effects(raw.get("effects"))
+        self.ledger.record(item.pk, item.sk, reports, now, complete=True, effects=kept)
         return reports
 
     def _deliver_entry(self, entry: OutboxEffect | UnreadableEffect, now: int) -> DeliveryReport:
@@ -337,7 +355,8 @@ class DeliveryService:
         )
         report = DeliveryReport(effect_id, ticket_id, "invalid", "", (outcome,), error.reason)
         if is_outbox_key(pk) and sk:
-            self.ledger.record(pk, sk, [], now, complete=True, item_error=error.reason)
+            kept = delivered_effects(image.get("effects"))
+            self.ledger.record(pk, sk, [], now, complete=True, item_error=error.reason, effects=kept)
         return report
 
     def _park_unreadable(self, entry: UnreadableEffect, now: int) -> DeliveryReport:
@@ -544,7 +563,7 @@ def build_delivery_service(
         slack=SlackWebhook(poster),
         mailer=SesMailer(client("ses"), settings.ses_sender),
         dead_letters=DeadLetterQueue(client("sqs"), settings.notifier_dlq_url),
-        ledger=OutboxLedger(dynamodb, settings.table_name),
+        ledger=OutboxLedger(dynamodb, settings.table_name, settings.retention_days),
         reader=OutboxReader(dynamodb, settings.table_name),
         persistence=DynamoDBPersistenceLayer(
             table_name=settings.table_name,

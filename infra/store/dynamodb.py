@@ -6,6 +6,10 @@ state it allows, and a loser re-reads and re-folds. Item shapes and their bounds
 template.yaml. Every item stays bounded whatever the history: the log is kept in chunks, the state keeps
 the effect ids of open clocks only (a settled clock is remembered by a short digest of its key), a
 customer's tickets are items of their own, and the plan history keeps its latest changes.
+
+Items that hold personal data expire (README, "Personal data"): rejections and outbox items carry
+`expiration` (epoch seconds, `retention_days` after they are written), which the table's TTL acts on. A
+rejection keeps its input redacted (infra.store.codec.redact_payload): no e-mail address, no free text.
 """
 
 from __future__ import annotations
@@ -20,15 +24,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from infra.errors import AlreadyRecorded, VersionConflict, cancellation_reasons, translate
-from infra.store.codec import decode_event, encode_event
+from infra.store.codec import decode_event, encode_event, redact_payload, redact_text
 from infra.store.keys import marshal, plan_key, ticket_key, unmarshal
 from infra.store.keys import rejection_key as _rejection_key
-from infra.store.outbox import outbox_items
+from infra.store.outbox import DEFAULT_RETENTION_DAYS, expiration, outbox_items
 from infra.store.timers import DueTimer, TimerIndex, timer_item
 from infra.views import ticket_view
 from sla.effects import Alert, Effect
 from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged
-from sla.fold import Folded, Rejection
+from sla.fold import Folded, Rejection, clock_key
 
 MAX_TRANSACTION_ITEMS = 100
 MAX_RAW_CHARS = 32_000
@@ -60,6 +64,7 @@ class TicketRecord:
     log_bytes: int = 0  # event text in that chunk
     status: str | None = None  # the ticket's status as last folded
     registered: bool = False  # the ticket is listed among its customer's open tickets
+    withdrawn: dict[str, int] = field(default_factory=dict)  # clock key -> times its pages were withdrawn
 
     def has_event(self, event_id: str) -> bool:
         return any(event.event_id == event_id for event in self.events)
@@ -83,9 +88,10 @@ def clock_digest(key: str) -> str:
 class Store:
     """One table, passed in by the caller (a moto table in tests and replay, the real one in Lambda)."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self.client = client
         self.table_name = table_name
+        self.retention_days = retention_days  # of rejections and outbox items: their `expiration`
         self.timers = TimerIndex(client, table_name)
         self._attempts = itertools.count()
 
@@ -137,6 +143,7 @@ class Store:
             int(found.get("log_bytes") or 0),
             found.get("status"),
             bool(found.get("registered")),
+            {key: int(count) for key, count in json.loads(found.get("withdrawn") or "{}").items()},
         )
 
     def _query(self, condition: str, values: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:
@@ -273,7 +280,9 @@ class Store:
         )
         items.extend(
             ("outbox", self._put_new(item))
-            for item in outbox_items(record.ticket_id, record.version + 1, fresh, now)
+            for item in outbox_items(
+                record.ticket_id, record.version + 1, fresh, now, expiration(now, self.retention_days)
+            )
         )
         if plans is not None:
             items.append(("plan", self._plan_check(plans)))
@@ -323,6 +332,17 @@ class Store:
                 elif effect.kind == "resolve" and effect.route in routes:
                     routes.remove(effect.route)
         pages = {key: routes for key, routes in pages.items() if routes and key not in settled}
+        # A resolve for a clock the fold does not hold breached withdraws a page whose breach was undone: if
+        # a later event brings the breach back, its pages go out again as new effects (fold(withdrawn=...)).
+        breached = _breached_keys(folded)
+        generations = dict(record.withdrawn)
+        for key in {
+            e.clock_key
+            for e in fresh
+            if isinstance(e, Alert) and e.kind == "resolve" and e.clock_key not in breached
+        }:
+            generations[key] = generations.get(key, 0) + 1
+        generations = {key: count for key, count in generations.items() if key not in settled}
         log_chunk, log_count, log_bytes = record.log_chunk, record.log_count, record.log_bytes
         if new_event is not None:
             size = len(encode_event(new_event[1]))
@@ -341,6 +361,7 @@ class Store:
             "emitted": sorted(emitted) or None,
             "closed": sorted(record.closed | {clock_digest(key) for key in settled}) or None,
             "pages": json.dumps(pages, sort_keys=True) if pages else None,
+            "withdrawn": json.dumps(generations, sort_keys=True) if generations else None,
             "plan_version": plans.version if plans is not None else None,
             "log_chunk": log_chunk,
             "log_count": log_count,
@@ -402,7 +423,15 @@ class Store:
 
     def append_plan(self, record: PlanRecord, change: SupportPlanChanged, now: int) -> None:
         """Add a change to the customer's plan history, on condition that the history is the one read."""
-        kept = sorted((*record.changes, change), key=EventDetail.order_key)[-PLAN_HISTORY_MAX:]
+        earlier = record.changes
+        if "contact_email" in change.model_fields_set and change.contact_email is None:
+            # The customer's right to be forgotten: a cleared address is erased from the whole history, not
+            # only from this change on (a late notice for an earlier period then goes without an address).
+            earlier = tuple(
+                c.model_copy(update={"contact_email": None}) if c.contact_email is not None else c
+                for c in earlier
+            )
+        kept = sorted((*earlier, change), key=EventDetail.order_key)[-PLAN_HISTORY_MAX:]
         history = [encode_event(c) for c in kept]
         # Allowed prior state: the plan history we read (none yet: no version attribute).
         condition = "attribute_not_exists(#version)" if record.version == 0 else "#version = :version"
@@ -432,7 +461,7 @@ class Store:
             raise translate(error) from error
 
     def record_rejection(self, event_id: str, reason: str, raw: str | None, now: int) -> bool:
-        """Keep an event refused at the edge for inspection; False when it was refused before.
+        """Keep an event refused at the edge for inspection, redacted; False when it was refused before.
 
         Under `REJECTED#<event_id>` / `EDGE`, apart from the fold's verdicts (`FOLD`), so the two never
         collide; an accepted delivery of the same event id removes it.
@@ -537,17 +566,25 @@ class Store:
         # The event's idempotency key: its put fails when the event id was recorded before.
         return {**ticket_key(ticket_id, f"EVENT#{event.event_id}"), "kind": "event", "received_at": now}
 
-    @staticmethod
-    def _rejection_item(rejection: Rejection, raw: str | None, now: int, source: str) -> dict[str, Any]:
+    def _rejection_item(self, rejection: Rejection, raw: str | None, now: int, source: str) -> dict[str, Any]:
+        """The reason, the input redacted (no e-mail address, no free text) and cut, and when it expires."""
         return {
             **_rejection_key(rejection.event_id),
             "sk": source,
             "kind": "rejected",
             "event_id": rejection.event_id,
-            "reason": rejection.reason,
-            "raw": raw[:MAX_RAW_CHARS] if raw else None,
+            "reason": redact_text(rejection.reason),
+            "raw": redact_payload(raw)[:MAX_RAW_CHARS] if raw else None,
             "rejected_at": now,
+            "expiration": expiration(now, self.retention_days),
         }
+
+
+def _breached_keys(folded: Folded) -> set[str]:
+    ticket = folded.state
+    if ticket is None:
+        return set()
+    return {clock_key(ticket.ticket_id, c.metric, c.cause) for c in ticket.clocks if c.state == "breached"}
 
 
 def _registered(ticket: Any) -> bool:

@@ -9,6 +9,11 @@ time), so the notifier reads the ticket's outbox in sort key order instead of tr
 
 Each item starts with an empty `deliveries` map: the notifier writes each effect's outcome into it, and
 `delivered_at` once every effect of the item is handled.
+
+Personal data (README, "Personal data"): a customer notification carries the contact address the fold
+found in the customer's plan, which the notifier needs to send it. Once the item is delivered the
+notifier rewrites its `effects` without the address (`delivered_effects`), and every item carries
+`expiration`, so the table's TTL removes it `retention_days` after it was written.
 """
 
 from __future__ import annotations
@@ -28,6 +33,15 @@ MAX_EFFECT_BYTES_PER_ITEM = 100_000
 """Effect JSON an item takes at most (one effect larger than this gets an item of its own), leaving room
 under DynamoDB's 400 KB for the delivery outcomes the notifier adds to the item."""
 _MAX_CHUNKS = 1000  # the sort key has three digits for the chunk
+DEFAULT_RETENTION_DAYS = 30
+"""Days outbox items and rejections are kept (infra.settings.EngineSettings.retention_days, SLA_RETENTION_DAYS)."""
+CONTACT_FIELD = "contact_email"
+"""The field of a notification's view that holds personal data, dropped from the item once delivered."""
+
+
+def expiration(now: int, retention_days: int) -> int:
+    """The `expiration` of an item written at `now` (epoch seconds): the table's TTL removes it after that."""
+    return now + retention_days * 86_400
 
 
 def outbox_partition(ticket_id: str) -> str:
@@ -38,12 +52,16 @@ def outbox_sort_key(version: int, chunk: int) -> str:
     return f"{version:012d}#{chunk:03d}"
 
 
-def outbox_items(ticket_id: str, version: int, effects: Iterable[Effect], now: int) -> list[dict[str, Any]]:
+def outbox_items(
+    ticket_id: str, version: int, effects: Iterable[Effect], now: int, expires: int | None = None
+) -> list[dict[str, Any]]:
     """The items that carry `effects` (in the order they were decided) to the notifier.
 
     `version` is the ticket state's version this commit writes: it grows with every commit of the ticket,
     so the items of a later commit sort after those of an earlier one. A commit without effects writes none.
+    `expires` is the items' `expiration` (default: `DEFAULT_RETENTION_DAYS` after `now`).
     """
+    expires = expires if expires is not None else expiration(now, DEFAULT_RETENTION_DAYS)
     if version < 1:
         raise ValueError(f"outbox version must be positive, not {version}")
     chunks = _chunks([json.dumps(effect_view(effect), ensure_ascii=False) for effect in effects])
@@ -61,6 +79,7 @@ def outbox_items(ticket_id: str, version: int, effects: Iterable[Effect], now: i
             "emitted_at": now,
             "effects": "[" + ",".join(texts) + "]",
             "deliveries": {},
+            "expiration": expires,
         }
         for index, texts in enumerate(chunks)
     ]
@@ -70,6 +89,33 @@ def item_effects(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The effect views an outbox item carries, in decided order (for readers that trust the item)."""
     views: list[dict[str, Any]] = json.loads(item["effects"])
     return views
+
+
+def delivered_effects(effects: object) -> str | None:
+    """An item's `effects` text as kept once delivered: without contact addresses; None when unchanged.
+
+    Text that is not a JSON array of objects (an unreadable item, parked in the DLQ) has its e-mail
+    addresses replaced instead.
+    """
+    if not isinstance(effects, str):
+        return None
+    try:
+        views = json.loads(effects)
+    except json.JSONDecodeError:
+        views = None
+    if isinstance(views, list):
+        kept = [
+            {key: value for key, value in view.items() if key != CONTACT_FIELD}
+            if isinstance(view, dict)
+            else view
+            for view in views
+        ]
+        redacted = json.dumps(kept, ensure_ascii=False) if kept != views else effects
+    else:
+        from infra.store.codec import redact_text  # the codec imports the event models: only when needed
+
+        redacted = redact_text(effects)
+    return redacted if redacted != effects else None
 
 
 def _chunks(texts: list[str]) -> list[list[str]]:
