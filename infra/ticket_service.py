@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from infra.edge import EdgeEvent, EdgeRejection, read_envelope, read_text
 from infra.errors import AlreadyRecorded, PermanentStoreError, TransientStoreError, VersionConflict
-from infra.store import DueTimer, PlanRecord, Store, TicketRecord
+from infra.store import PlanRecord, Store, TicketRecord
 from sla.catalog import Catalog
 from sla.effects import Effect
 from sla.events import (
@@ -191,11 +191,6 @@ class TicketService:
         """The ticket as it stands at `now`, without writing anything."""
         record = self.store.load_ticket(ticket_id)
         return self._fold(record, record.events, _owner(record.events), now)[0]
-
-    def due_timers(
-        self, now: int, limit: int, start_after: str | None = None
-    ) -> tuple[list[DueTimer], str | None]:
-        return self.store.due_timers(now, limit, start_after)
 
     def _fold(
         self, record: TicketRecord, events: tuple[AnyTicketEvent, ...], customer_id: str | None, now: int

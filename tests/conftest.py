@@ -188,14 +188,6 @@ class Pipeline:
         assert item is not None, f"no STATE item for ticket {ticket_id}"
         return {**item, "state": json.loads(item["state"]) if item.get("state") else None}
 
-    def effects(self, ticket_id: str) -> dict[str, dict[str, Any]]:
-        """The ticket's outbox items (EFFECT#...), payloads decoded, by effect id."""
-        return {
-            pk.removeprefix("EFFECT#"): json.loads(item["payload"])
-            for (pk, _), item in self.scan().items()
-            if item["kind"] == "effect" and item["ticket_id"] == ticket_id
-        }
-
 
 def _aware(event: dict[str, Any]) -> bool:
     try:
