@@ -33,6 +33,7 @@ from infra.store.codec import decode_event
 from infra.ticket_service import Outcome, TicketService
 from infra.views import iso
 from tests.conftest import CATALOG, Pipeline, TableSnapshots, epoch, eventbridge
+from tests.delivery_harness import cancellation
 
 Key = tuple[str, str]
 T0 = epoch("2025-03-10T08:00:00Z")
@@ -96,21 +97,6 @@ def at_key(pk: str, sk: str | None = None) -> Match:
 
 def at_sort_prefix(pk: str, prefix: str) -> Match:
     return lambda key: key[0] == pk and key[1].startswith(prefix)
-
-
-def cancellation(codes: list[str]) -> ClientError:
-    """A TransactionCanceledException as botocore builds it from DynamoDB's answer."""
-    message = (
-        f"Transaction cancelled, please refer cancellation reasons for specific reasons [{', '.join(codes)}]"
-    )
-    reasons = [{"Code": c} if c == "None" else {"Code": c, "Message": f"{c} (injected)"} for c in codes]
-    response: Any = {
-        "Error": {"Message": message, "Code": "TransactionCanceledException"},
-        "ResponseMetadata": {"HTTPStatusCode": 400},
-        "Message": message,
-        "CancellationReasons": reasons,
-    }
-    return ClientError(response, "TransactWriteItems")
 
 
 class Injecting:

@@ -258,12 +258,15 @@ class Store:
         PermanentStoreError when DynamoDB refuses the write itself (no retry can help).
         """
         fresh = self._fresh_effects(record, folded)
-        state, side_writes = self._state_and_rejections(record, new_event, folded, fresh, now, plans)
+        text = encode_event(new_event[1]) if new_event is not None else None
+        log = _log_after(record, text)
+        state, side_writes = self._state_and_rejections(record, log, folded, fresh, now, plans)
         items: list[tuple[str, dict[str, Any]]] = []
         if new_event is not None:
             detail_type, event = new_event
             items.append(("event", self._put_new(self._marker_item(record.ticket_id, event, now))))
-            items.append(("log", self._log_append(record, detail_type, event)))
+            assert text is not None
+            items.append(("log", self._log_append(record.ticket_id, log[0], detail_type, text)))
             key = {**_rejection_key(event.event_id), "sk": "EDGE"}  # an earlier, invalid delivery's refusal
             items.append(("edge", {"Delete": {"TableName": self.table_name, "Key": marshal(key)}}))
         items.append(("state", self._state_put(record, state)))
@@ -309,7 +312,7 @@ class Store:
     def _state_and_rejections(
         self,
         record: TicketRecord,
-        new_event: tuple[str, EventDetail] | None,
+        log: tuple[int, int, int],
         folded: Folded,
         fresh: tuple[Effect, ...],
         now: int,
@@ -343,12 +346,7 @@ class Store:
         }:
             generations[key] = generations.get(key, 0) + 1
         generations = {key: count for key, count in generations.items() if key not in settled}
-        log_chunk, log_count, log_bytes = record.log_chunk, record.log_count, record.log_bytes
-        if new_event is not None:
-            size = len(encode_event(new_event[1]))
-            if log_count >= LOG_CHUNK_EVENTS or (log_count and log_bytes + size > LOG_CHUNK_BYTES):
-                log_chunk, log_count, log_bytes = log_chunk + 1, 0, 0
-            log_count, log_bytes = log_count + 1, log_bytes + size
+        log_chunk, log_count, log_bytes = log
         ticket = folded.state
         state = {
             **ticket_key(record.ticket_id, "STATE"),
@@ -524,23 +522,17 @@ class Store:
             }
         }
 
-    def _log_append(self, record: TicketRecord, detail_type: str, event: EventDetail) -> dict[str, Any]:
-        """The new event appended to the log chunk the state names (a new chunk when that one is full)."""
-        chunk = record.log_chunk
-        size = len(encode_event(event))
-        if record.log_count >= LOG_CHUNK_EVENTS or (
-            record.log_count and record.log_bytes + size > LOG_CHUNK_BYTES
-        ):
-            chunk += 1
+    def _log_append(self, ticket_id: str, chunk: int, detail_type: str, text: str) -> dict[str, Any]:
+        """The new event (encoded) appended to its log chunk."""
         return {
             "Update": {
                 "TableName": self.table_name,
-                "Key": marshal(ticket_key(record.ticket_id, f"{_LOG_FIRST}{chunk:06d}")),
+                "Key": marshal(ticket_key(ticket_id, f"{_LOG_FIRST}{chunk:06d}")),
                 # No condition of its own: the state's version condition in the same transaction orders it.
                 "UpdateExpression": "SET #kind = :kind, #events = list_append(if_not_exists(#events, :none), :new)",
                 "ExpressionAttributeNames": {"#kind": "kind", "#events": "events"},
                 "ExpressionAttributeValues": marshal(
-                    {":kind": "log", ":none": [], ":new": [[detail_type, encode_event(event)]]}
+                    {":kind": "log", ":none": [], ":new": [[detail_type, text]]}
                 ),
             }
         }
@@ -578,6 +570,17 @@ class Store:
             "rejected_at": now,
             "expiration": expiration(now, self.retention_days),
         }
+
+
+def _log_after(record: TicketRecord, text: str | None) -> tuple[int, int, int]:
+    """The log cursor (chunk, events in it, their bytes) once `text` is appended: a new chunk when the
+    current one is full. Without a new event, the cursor as it is."""
+    chunk, count, size = record.log_chunk, record.log_count, record.log_bytes
+    if text is None:
+        return chunk, count, size
+    if count >= LOG_CHUNK_EVENTS or (count and size + len(text) > LOG_CHUNK_BYTES):
+        chunk, count, size = chunk + 1, 0, 0
+    return chunk, count + 1, size + len(text)
 
 
 def _breached_keys(folded: Folded) -> set[str]:
