@@ -32,7 +32,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/cfn-lint template.yaml
 
 types: $(DEV_STAMP)
-	$(BIN)/mypy sla infra functions cli
+	$(BIN)/mypy sla infra functions local cli
 
 unit: $(DEV_STAMP)
 	$(BIN)/python -m pytest -n 2 -q

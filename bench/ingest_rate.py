@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from infra.local_engine import LocalEngine, sqs_event
+from local.engine import LocalEngine, sqs_event
 
 TICKETS = 40
 BATCH = 10

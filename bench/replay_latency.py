@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.demo_scenario import HORIZON, scenario_events
-from infra.replay import replay
+from local.replay import replay
 from sla.catalog import parse_catalog
 
 SCENARIO = Path(__file__).resolve().parents[1] / "events" / "scenario.jsonl"

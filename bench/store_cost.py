@@ -16,10 +16,10 @@ from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
-from infra.local_engine import LocalEngine
 from infra.store import Store
 from infra.store.keys import marshal
 from infra.ticket_service import TicketService
+from local.engine import LocalEngine
 from tests.conftest import CATALOG
 from tests.test_store_limits import (
     CUSTOMER,

@@ -464,7 +464,7 @@ def moto_table() -> Iterator[tuple[Any, str]]:
     import boto3
     from moto import mock_aws
 
-    from infra.local_stack import create_resources
+    from local.stack import create_resources
 
     saved = {
         name: os.environ.get(name)

@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cli.app import CatalogOption, app, fail, human, iso_utc, open_catalog, stdout_console
 from cli.demo_scenario import CUSTOMERS, HORIZON, Customer, customer_of, scenario_events
-from cli.main import CatalogOption, app, fail, human, iso_utc, open_catalog, stdout_console
 from infra.catalog_source import CatalogError
 
 TITLE = "SLA engine demo — Easter week 2026 at a hosting provider's support desk"
@@ -75,7 +75,7 @@ def demo(
     if missing:
         fail("--catalog", f"the demo's customers are on levels the catalog lacks: {', '.join(missing)}")
 
-    from infra.replay import replay as run_replay  # moto and the handlers load only when replaying
+    from local.replay import replay as run_replay  # moto and the handlers load only when replaying
 
     events = scenario_events()
     started = time.perf_counter()

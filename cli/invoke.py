@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli.main import CatalogOption, app, fail
+from cli.app import CatalogOption, app, fail
 
 
 @app.command()
@@ -29,7 +29,7 @@ def invoke(
 
       sla-engine invoke IngestFunction --event events/sqs-ticket-opened.json
     """
-    from infra.local_engine import LocalEngine  # moto and the handlers load only when invoking
+    from local.engine import LocalEngine  # moto and the handlers load only when invoking
 
     try:
         payload = json.loads(event.read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cli.main import CatalogOption, app, fail, stdout_console
+from cli.app import CatalogOption, app, fail, stdout_console
 from infra.catalog_source import CatalogError
 
 
@@ -49,7 +49,7 @@ def replay(
 
       sla-engine replay events/scenario.jsonl --format json
     """
-    from infra.replay import replay as run_replay  # moto and the handlers load only when replaying
+    from local.replay import replay as run_replay  # moto and the handlers load only when replaying
 
     if output_format not in ("json", "table"):
         fail("--format", f"{output_format!r} is not one of: json, table")

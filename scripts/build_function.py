@@ -14,8 +14,8 @@ into a temporary directory. The package holds:
 - minus boto3, botocore and s3transfer, and whatever only they needed (urllib3): the Lambda runtime provides
   boto3 and botocore as a matching pair, and a bundled botocore (aws-xray-sdk, the Powertools tracer's
   dependency, asks for one) would shadow the runtime's while its boto3 stays the runtime's;
-- the packages `sla`, `infra` and `functions` without `__pycache__`, without the local harness (the moto stack,
-  the local engine, replay, the local notifier) and without any `local` or `cli` package.
+- the packages `sla`, `infra` and `functions` without `__pycache__`; the local harness (`local/`) and the
+  command line (`cli/`) are packages of their own and stay out.
 
 Standard library only, and Python 3.9+ syntax: it starts under any `python3` and re-executes itself under the
 runtime's Python version before it installs anything.
@@ -39,11 +39,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEMPLATE = ROOT / "template.yaml"
 REQUIREMENTS = ROOT / "requirements.txt"
 PACKAGES = ("sla", "infra", "functions")
-# The local harness: it imports moto, yaml and the handlers themselves, and is no part of a Lambda package.
-LOCAL_ONLY_MODULES = frozenset(
-    {"infra/local_engine.py", "infra/local_stack.py", "infra/replay.py", "infra/notify/local.py"}
-)
-LOCAL_ONLY_PACKAGES = frozenset({"local", "cli"})
 # Provided by the Lambda Python runtime as a matching pair (with s3transfer); never bundled.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
 # Lambda's names of the architectures, and the machine names of their manylinux wheels.
@@ -298,15 +293,7 @@ def install_requirements(python: str, target: Path, version: str, machine: str) 
 
 def copy_packages(target: Path) -> None:
     def ignore(directory: str, names: list[str]) -> set[str]:
-        relative = Path(directory).resolve().relative_to(ROOT)
-        return {
-            name
-            for name in names
-            if name == "__pycache__"
-            or name.endswith((".pyc", ".pyo"))
-            or name in LOCAL_ONLY_PACKAGES
-            or (relative / name).as_posix() in LOCAL_ONLY_MODULES
-        }
+        return {name for name in names if name == "__pycache__" or name.endswith((".pyc", ".pyo"))}
 
     for package in PACKAGES:
         shutil.copytree(ROOT / package, target / package, ignore=ignore)

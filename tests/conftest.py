@@ -19,10 +19,10 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
 from infra.catalog_source import load_catalog
-from infra.local_engine import FakeLambdaContext
-from infra.local_stack import LocalResources, create_resources
 from infra.store import Store
 from infra.ticket_service import TicketService
+from local.engine import FakeLambdaContext
+from local.stack import LocalResources, create_resources
 from sla.events import SOURCE
 from tests.samples import sqs_event
 

@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
 BUILD_SCRIPT = ROOT / "scripts" / "build_function.py"
 ENGINE_PACKAGES = ("sla", "infra", "functions")
-LOCAL_ONLY = ("infra/local_engine.py", "infra/local_stack.py", "infra/replay.py", "infra/notify/local.py")
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer"}
 HOST_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}  # e_machine of the ELF header
@@ -354,9 +353,6 @@ def test_the_package_for_the_declared_architecture_holds_runtime_wheels_and_the_
         }
         if dists & RUNTIME_PROVIDED:
             problems.append(f"left to the runtime, yet bundled: {sorted(dists & RUNTIME_PROVIDED)}")
-        for local in LOCAL_ONLY:
-            if local in relative:
-                problems.append(f"local-only module {local} is in the package")
         local_dirs = [
             path
             for path in package.rglob("*")
@@ -376,14 +372,14 @@ def test_the_package_for_the_declared_architecture_holds_runtime_wheels_and_the_
         stray = sorted(p.name for p in package.iterdir() if p.name not in recorded | set(ENGINE_PACKAGES))
         if stray:
             problems.append(f"neither a requirement nor the engine: {stray}")
-        # ...and all of the engine: every module of the three packages but the local harness.
+        # ...and all of the engine: every module of the three packages.
         sources = {
             path.relative_to(ROOT).as_posix()
             for package_name in ENGINE_PACKAGES
             for path in (ROOT / package_name).rglob("*")
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
         }
-        missing = sorted(sources - relative - set(LOCAL_ONLY))
+        missing = sorted(sources - relative)
         if missing:
             problems.append(f"engine files missing from the package: {missing}")
     assert not problems, "\n".join(problems)

@@ -26,7 +26,7 @@ from bench.cold_start import HANDLERS, ROOT, lambda_environment
 
 # Never in a deployed function: slow (holidays: 150 ms, loaded by the first fold of a calendar with public
 # holidays) or local-only (the moto harness, the template reader, the CLI).
-SLOW_OR_LOCAL = ("holidays", "yaml", "moto", "infra.local_engine", "infra.local_stack", "infra.replay", "cli")
+SLOW_OR_LOCAL = ("holidays", "yaml", "moto", "local.engine", "local.stack", "local.replay", "cli")
 # Loaded by the dependencies on first use, not by the import.
 ENGINE = (
     "sla",

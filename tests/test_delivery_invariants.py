@@ -69,13 +69,13 @@ from hypothesis.stateful import (
 )
 
 from infra.errors import TransientStoreError
-from infra.local_stack import LocalResources
 from infra.store import Store
 from infra.store.dynamodb import clock_digest
 from infra.store.keys import unmarshal
 from infra.sweep import SweepReport, sweep
 from infra.ticket_service import TicketService
 from infra.views import iso
+from local.stack import LocalResources
 from sla.effects import Alert
 from sla.events import SupportPlanChanged
 from sla.fold import APOLOGY_GRACE, Folded, clock_key, fold

@@ -31,9 +31,9 @@ from typing import Any
 
 import pytest
 
-from infra.local_engine import LocalEngine
 from infra.settings import PAGERDUTY_EVENTS_URL
 from infra.views import iso
+from local.engine import LocalEngine
 from sla.events import AnyTicketEvent, SupportPlanChanged, parse_detail
 from sla.fold import Folded, clock_key, fold
 from tests.conftest import CATALOG, TableSnapshots, epoch, eventbridge

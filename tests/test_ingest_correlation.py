@@ -13,8 +13,8 @@ from typing import Any, cast
 import pytest
 
 from functions import ingest
-from infra.local_engine import FakeLambdaContext, sqs_event
 from infra.ticket_service import Outcome, TicketService
+from local.engine import FakeLambdaContext, sqs_event
 
 
 class ScriptedService:

@@ -34,9 +34,9 @@ from typing import Any
 
 import pytest
 
-from infra.local_engine import FakeLambdaContext
 from infra.settings import SweeperSettings
 from infra.store.outbox import OUTBOX_KIND, item_effects
+from local.engine import FakeLambdaContext
 from sla.effects import Alert
 from sla.events import SupportPlanChanged
 from sla.fold import Folded, fold

@@ -1,4 +1,4 @@
-"""`sla-engine replay events/scenario.jsonl --format json` (SPEC section 7), through `infra.replay.replay`.
+"""`sla-engine replay events/scenario.jsonl --format json` (SPEC section 7), through `local.replay.replay`.
 
 The scenario: T-1 (premium, Paris) opened on Good Friday evening, answered on the Tuesday after Easter
 Monday; T-2 (business, Moscow) a disk replaced 24/7 with an hour's pause; T-3 (enterprise) re-targeted to
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from infra.replay import replay
+from local.replay import replay
 
 SCENARIO = Path(__file__).resolve().parents[1] / "events" / "scenario.jsonl"
 

@@ -7,8 +7,8 @@ from typing import Any, cast
 
 from functions import ingest
 from infra.errors import TransientStoreError
-from infra.local_engine import FakeLambdaContext, sqs_event
 from infra.ticket_service import TicketService
+from local.engine import FakeLambdaContext, sqs_event
 
 
 class ThrottledService:

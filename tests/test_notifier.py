@@ -22,21 +22,21 @@ from moto import mock_aws
 from moto.ses.models import ses_backends
 
 from functions import notifier
-from infra.local_engine import FakeLambdaContext
-from infra.local_stack import LocalResources, create_resources
 from infra.notify.delivery import build_delivery_service
 from infra.notify.errors import PermanentDeliveryError, TransientDeliveryError
 from infra.notify.http import HttpResponse, JsonPoster, NetworkError, check_url, urllib_transport
-from infra.notify.local import (
+from infra.notify.routes import RoutesConfigError, parse_routes
+from infra.settings import NotifierSettings
+from infra.store.outbox import outbox_items
+from local.engine import FakeLambdaContext
+from local.notifier import (
     RecordingTransport,
     build_local_dependencies,
     local_settings,
     provision_local_configuration,
     stream_event,
 )
-from infra.notify.routes import RoutesConfigError, parse_routes
-from infra.settings import NotifierSettings
-from infra.store.outbox import outbox_items
+from local.stack import LocalResources, create_resources
 from sla.effects import Alert, Effect, Notification
 
 ACCOUNT = "123456789012"

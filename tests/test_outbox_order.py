@@ -21,11 +21,11 @@ import pytest
 from moto import mock_aws
 
 from functions import notifier
-from infra.local_engine import FakeLambdaContext, LocalEngine
-from infra.local_stack import LocalResources, create_resources
 from infra.notify.http import HttpResponse
-from infra.notify.local import build_local_dependencies, stream_event
 from infra.store.outbox import MAX_EFFECTS_PER_ITEM, outbox_items
+from local.engine import FakeLambdaContext, LocalEngine
+from local.notifier import build_local_dependencies, stream_event
+from local.stack import LocalResources, create_resources
 from sla.effects import Alert, Notification
 
 NOW = 1_775_547_000  # 2026-04-07T07:30:00Z

@@ -23,11 +23,11 @@ import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from infra.local_engine import REGION, LocalEngine
 from infra.settings import IngestSettings, NotifierSettings, SweeperSettings
 from infra.store import Store
 from infra.store.codec import NOT_STORED, decode_event, encode_event, redact_payload, redact_text
 from infra.store.outbox import DEFAULT_RETENTION_DAYS, delivered_effects, outbox_items
+from local.engine import REGION, LocalEngine
 from sla.effects import Notification
 from sla.events import AlertAcknowledged, SupportPlanChanged, TicketOpened, parse_detail
 from tests.conftest import Pipeline, epoch, eventbridge

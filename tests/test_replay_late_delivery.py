@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from infra.replay import read_deliveries, replay
+from local.replay import read_deliveries, replay
 from sla.events import SOURCE
 
 DAY = "2026-04-06"

@@ -19,12 +19,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.local_stack import create_resources
 from infra.settings import SweeperSettings
 from infra.store.keys import marshal, unmarshal
 from infra.store.timers import DUE_SHARDS, DueReader, TimerIndex, due_shard, due_shards, timer_item
 from infra.sweep import SweepReport, sweep
 from infra.ticket_service import TicketService
+from local.stack import create_resources
 from sla.effects import Effect
 
 REGION = "eu-west-1"

@@ -29,12 +29,12 @@ from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models import dynamodb_backends
 
 from functions import sweeper
-from infra.local_engine import ACCOUNT, REGION, FakeLambdaContext, LocalEngine
 from infra.store import Store, TicketRecord
 from infra.store.dynamodb import clock_digest
 from infra.store.timers import DUE_SHARDS, DueReader, TimerIndex, due_shard
 from infra.sweep import SweepReport, sweep
 from infra.ticket_service import Outcome, TicketService
+from local.engine import ACCOUNT, REGION, FakeLambdaContext, LocalEngine
 from sla.effects import Alert, Effect
 from sla.fold import APOLOGY_GRACE
 from tests.conftest import epoch, eventbridge, unmarshal

@@ -14,8 +14,8 @@ import boto3
 import pytest
 from cfnlint.api import lint_file
 
-from infra.local_stack import DEFAULT_TEMPLATE, FUNCTIONS, LocalResources, load_template
 from infra.ticket_service import Status as IngestStatus
+from local.stack import DEFAULT_TEMPLATE, FUNCTIONS, LocalResources, load_template
 from tests.samples import load_sample
 from tests.test_template_policies import RESOURCE_STAR_EXCEPTIONS
 

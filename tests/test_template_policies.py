@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from samtranslator.translator.transform import transform
 
-from infra.local_stack import LOCAL_PARAMETERS, load_template
+from local.stack import LOCAL_PARAMETERS, load_template
 
 # Actions a role may be granted on Resource "*", each because AWS has no narrower resource for it.
 RESOURCE_STAR_EXCEPTIONS = {

@@ -20,12 +20,12 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from functions.notifier import Dependencies
-from infra.local_stack import LocalResources
 from infra.notify.delivery import build_delivery_service
 from infra.notify.http import HttpResponse, Transport
 from infra.notify.routes import default_routes, parse_routes
 from infra.settings import NotifierSettings
 from infra.wiring import Clock, wall_clock
+from local.stack import LocalResources
 
 NOTIFIER = "NotifierFunction"
 # The environment variable behind each NotifierSettings field, as template.yaml sets it.

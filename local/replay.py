@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from infra.local_engine import LocalEngine
 from infra.views import iso
+from local.engine import LocalEngine
 from sla.fold import Folded
 
 DAY = 86_400

@@ -113,7 +113,7 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
     def _build(self, catalog: Catalog) -> None:
         import boto3
 
-        from infra.local_stack import create_resources, load_template
+        from local.stack import create_resources, load_template
 
         self.session = boto3.Session(region_name=REGION)
         self.resources = create_resources(self.session)
@@ -146,7 +146,7 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
 
     def _wire_handlers(self) -> None:
         from functions import ingest, notifier, sweeper
-        from infra.notify.local import RecordingTransport, build_local_dependencies
+        from local.notifier import RecordingTransport, build_local_dependencies
 
         ingest.configure(ingest.Dependencies(self.service, self.clock))
         sweeper.configure(
@@ -182,8 +182,8 @@ class LocalEngine(AbstractContextManager["LocalEngine"]):
         item's effects in the order they were decided. An item that failed is offered again at the next
         call, as Lambda retries a failed stream batch.
         """
-        from infra.notify.local import stream_event
         from infra.store.outbox import OUTBOX_KIND
+        from local.notifier import stream_event
 
         pending = [item for item in self.items_of_kind(OUTBOX_KIND) if "delivered_at" not in item]
         if pending:

@@ -1,0 +1,153 @@
+"""`sla-engine plans`: the support catalog, as tables or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from cli.app import CatalogOption, app, describe_calendar, fail, human, open_catalog, stdout_console
+from sla.catalog import DEFAULT_LEVEL, Catalog
+from sla.vocabulary import COMPONENT_CLASS, COMPONENTS, SEVERITIES, Component
+
+
+def _duration(seconds: int) -> dict[str, Any]:
+    return {"seconds": seconds, "human": human(seconds)}
+
+
+def components_by_class() -> dict[str, list[Component]]:
+    grouped: dict[str, list[Component]] = {}
+    for component in COMPONENTS:
+        grouped.setdefault(COMPONENT_CLASS[component], []).append(component)
+    return grouped
+
+
+def plans_document(catalog: Catalog) -> dict[str, Any]:
+    """The catalog for machines: every duration both in seconds (to compute) and human (to read)."""
+    classes = components_by_class()
+    levels: dict[str, Any] = {}
+    for name, level in catalog.levels.items():
+        levels[name] = {
+            "coverage": {
+                "calendar": level.coverage,
+                "description": describe_calendar(catalog.calendars[level.coverage]),
+            },
+            "first_response": {s: _duration(level.first_response.for_severity(s)) for s in SEVERITIES},
+            "next_response": {s: _duration(level.next_response.for_severity(s)) for s in SEVERITIES},
+            "resolution": None
+            if level.resolution is None
+            else {s: _duration(level.resolution.for_severity(s)) for s in SEVERITIES},
+            "hardware_calendar": {
+                "calendar": level.hardware_calendar,
+                "description": describe_calendar(catalog.calendars[level.hardware_calendar]),
+            },
+            "hardware_replacement": {
+                cls: {**_duration(getattr(level.hardware_replacement, cls)), "components": components}
+                for cls, components in classes.items()
+            },
+            "warn_at": level.warn_at,
+            "ladder": level.ladder,
+            "ack_timeout": _duration(level.ack_timeout),
+        }
+    return {
+        "default_level": DEFAULT_LEVEL,
+        "severities": list(SEVERITIES),
+        "calendars": {
+            name: {**spec.model_dump(mode="json"), "description": describe_calendar(spec)}
+            for name, spec in catalog.calendars.items()
+        },
+        "levels": levels,
+    }
+
+
+def plans_tables(catalog: Catalog) -> list[Table]:
+    """The catalog for people, laid out like the SPEC's tables so the two can be compared line by line."""
+    responses = Table(title="Response targets (working time of the coverage calendar)", box=box.SIMPLE_HEAD)
+    responses.add_column("level", style="bold")
+    responses.add_column("coverage")
+    responses.add_column("metric")
+    for severity in SEVERITIES:
+        responses.add_column(severity, justify="right")
+    for name, level in catalog.levels.items():
+        coverage = describe_calendar(catalog.calendars[level.coverage])
+        rows = [("first response", level.first_response), ("next response", level.next_response)]
+        if level.resolution is not None:
+            rows.append(("resolution", level.resolution))
+        for index, (metric, targets) in enumerate(rows):
+            responses.add_row(
+                name if index == 0 else "",
+                coverage if index == 0 else "",
+                metric,
+                *(human(targets.for_severity(s)) for s in SEVERITIES),
+                end_section=index == len(rows) - 1,
+            )
+    if not any(level.resolution for level in catalog.levels.values()):
+        responses.caption = "No level promises a resolution time."
+
+    hardware = Table(title="Hardware replacement windows", box=box.SIMPLE_HEAD)
+    hardware.add_column("class", style="bold")
+    hardware.add_column("components")
+    for name in catalog.levels:
+        hardware.add_column(name, justify="right")
+    for cls, components in components_by_class().items():
+        hardware.add_row(
+            cls,
+            ", ".join(components),
+            *(human(getattr(level.hardware_replacement, cls)) for level in catalog.levels.values()),
+        )
+    hardware.add_row(
+        "calendar",
+        "",
+        *(describe_calendar(catalog.calendars[level.hardware_calendar]) for level in catalog.levels.values()),
+        style="dim",
+    )
+
+    escalation = Table(title="Warnings and escalation", box=box.SIMPLE_HEAD)
+    escalation.add_column("level", style="bold")
+    escalation.add_column("warn at (fraction of target)")
+    escalation.add_column("ladder after breach")
+    escalation.add_column("ack timeout", justify="right")
+    for name, level in catalog.levels.items():
+        escalation.add_row(
+            name,
+            ", ".join(f"{fraction:g}" for fraction in level.warn_at),
+            " → ".join(level.ladder),
+            human(level.ack_timeout),
+        )
+    escalation.caption = f"A customer with no plan on record is served at {DEFAULT_LEVEL}."
+    return [responses, hardware, escalation]
+
+
+@app.command()
+def plans(
+    output_format: Annotated[
+        str, typer.Option("--format", help="table (for people) or json (for machines).")
+    ] = "table",
+    catalog: CatalogOption = None,
+) -> None:
+    """Show the support catalog: what each level promises, where it is counted, and who is paged.
+
+    Per level: coverage calendar, first and next response per severity, resolution where defined, hardware
+    replacement windows per component class, warning fractions, escalation ladder and ack timeout.
+    In JSON every duration is given in seconds and in human form.
+
+    Examples:
+
+    ```
+    sla-engine plans
+    sla-engine plans --format json | jq '.levels.premium.first_response.high.seconds'
+    sla-engine plans --catalog /etc/sla/catalog.toml
+    ```
+    """
+    if output_format not in ("table", "json"):
+        fail("--format", f"{output_format!r} is not one of 'table', 'json'")
+    loaded = open_catalog(catalog)
+    if output_format == "json":
+        typer.echo(json.dumps(plans_document(loaded), indent=2, ensure_ascii=False))
+        return
+    console = stdout_console()
+    for table in plans_tables(loaded):
+        console.print(table)
