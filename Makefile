@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEV_STAMP := $(VENV)/.dev-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: demo test lint types unit bench clean build
+.PHONY: demo test lint types unit browser bench clean build
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,17 @@ lint: $(DEV_STAMP)
 types: $(DEV_STAMP)
 	$(BIN)/mypy sla infra functions local cli
 
-unit: $(DEV_STAMP)
+unit: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q
+
+# tests/test_report_html.py (the HTML report) and tests/test_board_browser.py (the live board) open pages in
+# headless Chromium: Debian's package, installed here when it is missing and we may (CI runs as root on a clean
+# machine). Without it those tests fail, saying so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium is not installed (apt-get install -y chromium): the browser tests will fail"
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench

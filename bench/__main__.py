@@ -15,7 +15,9 @@ from bench import (
     fold_cost,
     fold_scaling,
     ingest_rate,
+    query_cost,
     replay_latency,
+    replay_scale,
     store_cost,
     sweep_cost,
 )
@@ -26,8 +28,13 @@ SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("fold scaling: a conversation of 20, 200 and 2,000 events", fold_scaling.run),
     ("ingest throughput on moto", ingest_rate.run),
     ("replay: how late pages act after their scheduled instant", replay_latency.run),
+    ("replay at scale: 2,000, 20,000 and 200,000 events, memory backend beside moto", replay_scale.run),
     ("store cost: calls and items per accepted event as a history grows; item sizes", store_cost.run),
     ("sweep at scale: 10,000 due of 100,000 open, run after run", sweep_cost.run),
+    (
+        "read API: queue items read per page among 100,000 open; a ticket's SLA on moto beside a GetItem",
+        query_cost.run,
+    ),
     ("cold start: each handler's import and init against the bare stack, in fresh processes", cold_start.run),
 ]
 

@@ -54,6 +54,7 @@ CLIENTS = {
     "ingest": ("dynamodb",),
     "sweeper": ("dynamodb",),
     "notifier": ("dynamodb", "ssm", "secretsmanager", "sns", "ses", "sqs"),
+    "query": ("dynamodb",),
 }
 HANDLERS = tuple(CLIENTS)
 ALL_CLIENTS = tuple(dict.fromkeys(name for names in CLIENTS.values() for name in names))

@@ -10,31 +10,45 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.app import CatalogOption, app, fail, human, iso_utc, open_catalog, stdout_console
+from cli.app import (
+    BackendOption,
+    CatalogOption,
+    app,
+    backend_choice,
+    fail,
+    human,
+    iso_utc,
+    open_catalog,
+    stdout_console,
+)
+from cli.demo_kpis import print_week_kpis
 from cli.demo_scenario import CUSTOMERS, HORIZON, Customer, customer_of, scenario_events
+from cli.serve import DEMO_COMMAND
 from infra.catalog_source import CatalogError
+from sla.catalog import Catalog
+
+if TYPE_CHECKING:
+    from local.replay import Message
 
 TITLE = "SLA engine demo — Easter week 2026 at a hosting provider's support desk"
 BREACH_MARK = "✗ BREACHED"
 TIME_FORMAT = "%a %d %H:%M"  # weekday and day: the whole scenario is in April 2026, as the title says
 
-ALERT_WORDS = {
-    "warning": "at risk",
-    "acknowledge": "ladder stopped",
-    "resolve": "answered",
-}
+MESSAGE_WIDTH = 100  # a page or an e-mail as a panel: narrower than the 120 columns of the tables
+CHANNEL_NAMES = {"sns": "on-call topic (SNS)", "pagerduty": "PagerDuty", "slack": "Slack", "email": "e-mail"}
 ALERT_STYLES = {"warning": "yellow", "trigger": "bold red", "acknowledge": "cyan", "resolve": "green"}
 NOTIFICATION_WORDS = {
     "acknowledged": "response due time quoted",
@@ -51,42 +65,51 @@ def demo(
         str, typer.Option("--format", help="table (a story for people) or json (the replay document).")
     ] = "table",
     catalog: CatalogOption = None,
+    backend: BackendOption = "memory",
 ) -> None:
-    """Replay a built-in week of support tickets through the engine on moto, and show what it did.
+    """Replay a built-in week of support tickets through the engine, and show what it did.
 
     Four customers, one per support level, in four time zones; incidents of every severity, a hardware
     replacement, an escalation, breaches with and without acknowledgement, and one invalid event. The events
-    go through the same code path as `sla-engine replay` (the Lambda handlers on an in-process moto
-    backend, with a simulated clock and the sweeper every simulated minute). No AWS account is needed.
+    go through the same code path as `sla-engine replay` (the engine in process, with a simulated clock and
+    the sweeper every simulated minute; --backend moto runs the Lambda handlers on an emulated AWS). No AWS
+    account is needed.
 
     Examples:
 
     ```
     sla-engine demo
     sla-engine demo --format json | jq '.alerts[] | select(.kind == "trigger")'
+    sla-engine demo --backend moto
     make demo
     ```
     """
     if output_format not in ("table", "json"):
         fail("--format", f"{output_format!r} is not one of 'table', 'json'")
-    # Checked before moto starts, so that a bad catalog is a one-line error and not a half-started backend.
+    # Checked before the engine starts, so that a bad catalog is a one-line error and not a half-started
+    # backend.
+    chosen = backend_choice(backend)
     loaded = open_catalog(catalog)
     missing = sorted({c.support_level for c in CUSTOMERS} - set(loaded.levels))
     if missing:
         fail("--catalog", f"the demo's customers are on levels the catalog lacks: {', '.join(missing)}")
 
-    from local.replay import replay as run_replay  # moto and the handlers load only when replaying
+    from local.replay import replay_with_messages  # the engine loads only when replaying
 
     events = scenario_events()
     started = time.perf_counter()
     try:
-        document = run_replay([json.dumps(event) for event in events], HORIZON, catalog)
+        # What the channels received, read back from the engine's recording stand-ins, is shown as sent.
+        document, messages = replay_with_messages(
+            [json.dumps(event) for event in events], HORIZON, catalog, chosen
+        )
     except CatalogError as error:
         fail("--catalog", str(error))
     if output_format == "json":
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    print_story(stdout_console(), events, document, time.perf_counter() - started)
+    print_story(stdout_console(), events, document, time.perf_counter() - started, loaded, chosen, messages)
+    typer.echo(f"Serve this week to the read API and the live board: {DEMO_COMMAND}")
 
 
 # -- reading the document ---------------------------------------------------------------------------------
@@ -161,11 +184,37 @@ def describe_event(event: dict[str, Any]) -> str:
         return f"hardware replaced: {detail.get('component')} of {detail.get('server_id')}"
     if kind == "Alert Acknowledged":
         return f"{detail.get('acknowledged_by')} acknowledges the {detail.get('metric')} alert"
+    if kind == "Satisfaction Rated":
+        return f"customer rates the support {detail.get('rating')}/5 (CSAT)"
     return kind
 
 
-def timeline_rows(events: list[dict[str, Any]], document: dict[str, Any]) -> list[Row]:
-    """Incoming events, alerts and notifications merged in time order, as one story."""
+def alert_subjects(document: dict[str, Any], messages: Sequence[Message]) -> list[str | None]:
+    """For each alert of the document, the subject the on-call topic received for it (the text infra.notify
+    built: "at 50% of target, due 03:30 UTC"), or None when none was sent; matched in order by dedup key
+    and route, as each alert is published once, in the order it was decided."""
+    published = [m for m in messages if m.channel == "sns"]
+    subjects: list[str | None] = []
+    for alert in document["alerts"]:
+        found = next(
+            (
+                m
+                for m in published
+                if m.key == alert["dedup_key"] and m.subject.rstrip().endswith(alert["route"])
+            ),
+            None,
+        )
+        if found is not None:
+            published.remove(found)
+        subjects.append(found.subject if found is not None else None)
+    return subjects
+
+
+def timeline_rows(
+    events: list[dict[str, Any]], document: dict[str, Any], messages: Sequence[Message] = ()
+) -> list[Row]:
+    """Incoming events, alerts and notifications merged in time order, as one story. An alert reads as the
+    on-call topic received it, when the messages sent are given."""
     ticket_owner = owners(events)
     rejected = {r["event_id"]: r["reason"] for r in document["rejected"]}
     rows = []
@@ -180,17 +229,10 @@ def timeline_rows(events: list[dict[str, Any]], document: dict[str, Any]) -> lis
         tag = Text("event", style="bold red" if reason else "bold")
         rows.append(Row(instant(detail["occurred_at"]), 0, ticket_id, customer, tag, what))
 
-    breached: set[str] = set()
-    for alert in document["alerts"]:
+    for alert, subject in zip(document["alerts"], alert_subjects(document, messages), strict=True):
         kind = alert["kind"]
-        if kind == "trigger":
-            why = "BREACH" if alert["dedup_key"] not in breached else "not acknowledged: next step"
-            breached.add(alert["dedup_key"])
-        else:
-            why = ALERT_WORDS.get(kind, "")
-        words = f"{kind} {alert['metric']} #{alert['cycle']} → {alert['route']}" + (
-            f" ({why})" if why else ""
-        )
+        head = f"{kind} {alert['metric']} #{alert['cycle']} → {alert['route']}"
+        words = f"{kind}: “{subject}”" if subject else head
         rows.append(
             Row(
                 instant(alert["at"]),
@@ -241,15 +283,28 @@ def verdict(clock: dict[str, Any], horizon: datetime) -> Text:
 
 
 def print_story(
-    console: Console, events: list[dict[str, Any]], document: dict[str, Any], seconds: float
+    console: Console,
+    events: list[dict[str, Any]],
+    document: dict[str, Any],
+    seconds: float,
+    catalog: Catalog | None = None,
+    backend: str = "memory",
+    messages: Sequence[Message] = (),
 ) -> None:
     console.rule(f"[bold]{TITLE}")
+    where = (
+        "delivered as an SQS record to the IngestFunction handler, on AWS services emulated in process by "
+        "moto (the DynamoDB table is built from template.yaml)"
+        if backend == "moto"
+        else "the services the Lambda handlers call, run on an in-memory store that keeps the "
+        "DynamoDB table's contract (--backend moto runs the Lambda handlers themselves, on AWS services "
+        "emulated in process by moto)"
+    )
     console.print(
         f"A week of a hosting provider's support desk: four customers, one per support level, in four time "
         f"zones, and their {len(events)} control-panel events (Easter week: Good Friday is a holiday in "
         "Germany, Easter Monday in France and Germany). Nothing here is a mock-up of the engine: each event goes through "
-        "the deployed code path, delivered as an SQS record to the IngestFunction handler, on AWS services "
-        "emulated in process by moto (the DynamoDB table is built from template.yaml). The clock is "
+        f"the deployed code path: {where}. The clock is "
         "simulated: each event is processed at its occurred_at, and the SweeperFunction runs every simulated "
         f"minute to fire warnings, breaches and escalation steps, up to {iso_utc(HORIZON)}. "
         "No AWS account and no Docker are needed; `sla-engine replay` runs the same pipeline on your files.",
@@ -257,11 +312,14 @@ def print_story(
         markup=False,
     )
     console.print(customers_table())
-    console.print(timeline_table(events, document))
+    console.print(timeline_table(events, document, messages))
     console.print(summary_table(document))
     console.print(alerts_table(document))
     console.print(notifications_table(document))
+    print_messages(console, messages)
     console.print(rejected_table(events, document))
+    if catalog is not None:
+        print_week_kpis(console, events, catalog, HORIZON)
     console.print(
         f"{len(events)} events in, {len(document['alerts'])} alerts and {len(document['notifications'])} "
         f"customer notifications out, {len(document['rejected'])} rejected; simulated "
@@ -290,7 +348,9 @@ def customers_table() -> Table:
     return table
 
 
-def timeline_table(events: list[dict[str, Any]], document: dict[str, Any]) -> Table:
+def timeline_table(
+    events: list[dict[str, Any]], document: dict[str, Any], messages: Sequence[Message] = ()
+) -> Table:
     table = Table(
         title="Timeline: what happened, and what the engine did", box=box.SIMPLE_HEAD, pad_edge=False
     )
@@ -299,7 +359,7 @@ def timeline_table(events: list[dict[str, Any]], document: dict[str, Any]) -> Ta
     table.add_column("ticket", no_wrap=True)
     table.add_column("", no_wrap=True)
     table.add_column("what", ratio=1)
-    rows = timeline_rows(events, document)
+    rows = timeline_rows(events, document, messages)
     for index, row in enumerate(rows):
         last_of_day = (
             index + 1 == len(rows)
@@ -406,3 +466,67 @@ def rejected_table(events: list[dict[str, Any]], document: dict[str, Any]) -> Ta
             Text(rejection["reason"], style="red"),
         )
     return table
+
+
+# -- what the channels received -------------------------------------------------------------------------
+
+
+def chosen_moments(messages: Sequence[Message]) -> list[Message]:
+    """A few moments of the week, in time order: the first warning on the on-call topic, the first page and
+    its acknowledgement on PagerDuty, the first Slack message, and the first e-mail to each customer (each
+    in its own language) and the first apology for a missed commitment."""
+    picks: list[Message] = []
+
+    def first(test: Any) -> None:
+        found = next((m for m in messages if test(m) and m not in picks), None)
+        if found is not None:
+            picks.append(found)
+
+    first(lambda m: m.channel == "sns" and "% of target" in m.subject)
+    first(lambda m: m.channel == "pagerduty" and m.to == "trigger")
+    first(lambda m: m.channel == "pagerduty" and m.to == "acknowledge")
+    first(lambda m: m.channel == "slack")
+    for address in dict.fromkeys(m.to for m in messages if m.channel == "email"):
+        first(lambda m, address=address: m.channel == "email" and m.to == address)
+    first(lambda m: m.channel == "email" and any(p in m.text for p in APOLOGY_MARKS))
+    return sorted(picks, key=lambda m: m.at)
+
+
+APOLOGY_MARKS = ("We committed", "Nous nous étions engagés", "Мы обязались", "Wir hatten zugesagt")
+
+
+def message_panel(message: Message) -> Panel:
+    at = datetime.fromtimestamp(message.at, UTC)
+    customer = next((c for c in CUSTOMERS if c.contact_email and c.contact_email == message.to), None)
+    when = f"{utc_time(at)} UTC" + (f" · {local_time(at, customer)} for the customer" if customer else "")
+    channel = CHANNEL_NAMES.get(message.channel, message.channel)
+    if message.channel == "email":
+        title = f"{channel} to {message.to}"
+        body = Group(Text(f"Subject: {message.subject}", style="bold"), Text(""), Text(message.text.rstrip()))
+    elif message.channel == "pagerduty":
+        title = f"{channel} {message.to}"
+        lines = [Text(message.text)] if message.text else []
+        body = Group(*lines, Text(f"event_action: {message.to}, dedup_key: {message.key}", style="dim"))
+    elif message.channel == "sns":
+        title = channel
+        body = Group(Text(f"Subject: {message.subject}"))
+    else:
+        title = f"{channel} webhook"
+        body = Group(Text(message.text))
+    return Panel(body, title=f"{title} — {when}", title_align="left", width=MESSAGE_WIDTH)
+
+
+def print_messages(console: Console, messages: Sequence[Message]) -> None:
+    moments = chosen_moments(messages)
+    if not moments:
+        return
+    console.rule("[bold]What the channels received: a few moments of the week, as sent")
+    console.print(
+        "The text each on-call tool and each customer got, read back from the local engine's recording "
+        "transports (PagerDuty, Slack) and its SNS and SES stand-ins: built by the notifier, not by this demo. "
+        "E-mails are in the customer's language, with times in the customer's zone.",
+        highlight=False,
+        markup=False,
+    )
+    for message in moments:
+        console.print(message_panel(message))

@@ -253,6 +253,17 @@ def scenario_events() -> list[dict[str, Any]]:
         severity="urgent",
         subject="Invoice total looks wrong",
     )
+
+    # The Paris customer answers Tuesday's survey the next morning: the week's CSAT (written last, with its
+    # own id, so that the ids of the events above stay what they were).
+    s.ticket(
+        "Satisfaction Rated",
+        PARIS,
+        "2026-04-08T09:15:00",
+        ANSWERED_TICKET,
+        event_id="demo-rating-201",
+        rating=5,
+    )
     return s.events
 
 

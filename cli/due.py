@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -10,7 +11,6 @@ from cli.app import (
     CatalogOption,
     app,
     choose,
-    describe_calendar,
     fail,
     human,
     iso_local,
@@ -18,7 +18,7 @@ from cli.app import (
     open_catalog,
     parse_instant,
 )
-from sla.catalog import Catalog
+from sla.catalog_views import describe_schedule, due_document
 from sla.plans import DEFAULT_COUNTRY, DEFAULT_TIMEZONE, Due, check_country, check_timezone, explain_due
 from sla.vocabulary import COMPONENT_CLASS, COMPONENTS, METRICS, SEVERITIES, Component, Metric
 
@@ -46,57 +46,63 @@ def describe_target(due: Due) -> str:
     return f"{human(due.target_seconds)} of {what} at {due.level}, severity {due.severity}"
 
 
-def describe_schedule(catalog: Catalog, due: Due, timezone: str) -> str:
-    """The calendar as this customer gets it: the zone its hours are read in, whose holidays are off."""
-    spec = catalog.calendars[due.calendar]
-    if due.schedule.weekly is None:
-        return f"{due.calendar}: {describe_calendar(spec)}"
-    text = (
-        f"{due.calendar}: {describe_calendar(spec.model_copy(update={'public_holidays': False}))} {timezone}"
-    )
-    if due.schedule.country:
-        region = due.schedule.country + (f"-{due.schedule.subdivision}" if due.schedule.subdivision else "")
-        text += f", public holidays of {region} off"
-    return text
-
-
 @app.command()
 def due(
-    level: Annotated[str, typer.Option("--level", help="Support level, e.g. premium.")],
-    severity: Annotated[str, typer.Option("--severity", help="critical, high, medium or low.")],
+    level: Annotated[str, typer.Option("--level", metavar="LEVEL", help="Support level, e.g. premium.")],
+    severity: Annotated[
+        str, typer.Option("--severity", metavar="SEVERITY", help="critical, high, medium or low.")
+    ],
     opened: Annotated[
         str,
         typer.Option(
             "--opened",
+            metavar="ISO8601",
             help="When the clock started: ISO 8601 with an offset, e.g. 2026-04-03T17:30:00+02:00.",
         ),
     ],
     metric: Annotated[
         str | None,
         typer.Option(
-            "--metric", help="first_response (default), next_response, resolution or hardware_replacement."
+            "--metric",
+            metavar="METRIC",
+            help="first_response (default), next_response, resolution or hardware_replacement.",
         ),
     ] = None,
     component: Annotated[
         str | None,
-        typer.Option("--component", help="Failed component (e.g. disk); implies hardware_replacement."),
+        typer.Option(
+            "--component",
+            metavar="COMPONENT",
+            help="Failed component (e.g. disk); implies hardware_replacement.",
+        ),
     ] = None,
     timezone: Annotated[
-        str, typer.Option("--timezone", help="Customer's IANA time zone.")
+        str, typer.Option("--timezone", metavar="ZONE", help="Customer's IANA time zone.")
     ] = DEFAULT_TIMEZONE,
     country: Annotated[
-        str, typer.Option("--country", help="Customer's ISO 3166 country, for its public holidays.")
+        str,
+        typer.Option(
+            "--country", metavar="COUNTRY", help="Customer's ISO 3166 country, for its public holidays."
+        ),
     ] = DEFAULT_COUNTRY,
     subdivision: Annotated[
         str | None,
-        typer.Option("--subdivision", help="Region of the country with its own holidays, e.g. BY for DE."),
+        typer.Option(
+            "--subdivision",
+            metavar="REGION",
+            help="Region of the country with its own holidays, e.g. BY for DE.",
+        ),
     ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="text (for people) or json (for machines).")
+    ] = "text",
     catalog: CatalogOption = None,
 ) -> None:
     """Compute when an SLA clock falls due, in the level's calendar for the customer's zone and country.
 
     Prints the due instant in UTC and in the customer's local time, with the target and the calendar used,
     so that a due time quoted to a customer can be checked by hand. The clock is assumed never paused.
+    Instants from 1970 up to 2100 are taken, as in the event contract.
 
     Examples:
 
@@ -106,8 +112,11 @@ def due(
     sla-engine due --level enterprise --severity high --component disk --opened 2026-04-05T03:00:00Z
     sla-engine due --level standard --severity low --opened 2026-05-08T09:00:00+03:00 \\
         --timezone Europe/Moscow --country RU
+    sla-engine due --level premium --severity high --opened 2026-04-03T17:30:00+02:00 --format json
     ```
     """
+    if output_format not in FORMATS:
+        fail("--format", f"{output_format!r} is not one of {', '.join(map(repr, FORMATS))}")
     loaded = open_catalog(catalog)
     choose("--level", level, tuple(loaded.levels), "support level")
     chosen_severity = choose("--severity", severity, SEVERITIES, "severity")
@@ -126,6 +135,8 @@ def due(
         check_country(country, subdivision)
     except ValueError as exc:
         fail("--subdivision", str(exc))
+    if loaded.level(level).target(resolved_metric, chosen_severity, resolved_component) is None:
+        fail("--metric", f"level {level!r} promises no {resolved_metric} target")
     try:
         result = explain_due(
             loaded,
@@ -138,10 +149,17 @@ def due(
             resolved_component,
             subdivision,
         )
-    except ValueError as exc:  # e.g. a level that promises no resolution time
-        fail("--metric", str(exc))
+    except ValueError as exc:  # a calendar of the catalog with no working time for 20 years
+        fail("--catalog", f"calendar {loaded.level(level).calendar_name(resolved_metric)}: {exc}")
+    if output_format == "json":
+        document = due_document(loaded, result, timezone, country, subdivision)
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
     typer.echo(f"due (UTC):    {iso_utc(result.at)}")
     typer.echo(f"due (local):  {iso_local(result.at, timezone)} {timezone}")
     typer.echo(f"opened:       {iso_utc(start)} = {iso_local(start, timezone)} {timezone}")
     typer.echo(f"target:       {describe_target(result)}")
     typer.echo(f"calendar:     {describe_schedule(loaded, result, timezone)}")
+
+
+FORMATS = ("text", "json")

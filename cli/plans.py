@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich import box
@@ -11,56 +11,8 @@ from rich.table import Table
 
 from cli.app import CatalogOption, app, describe_calendar, fail, human, open_catalog, stdout_console
 from sla.catalog import DEFAULT_LEVEL, Catalog
-from sla.vocabulary import COMPONENT_CLASS, COMPONENTS, SEVERITIES, Component
-
-
-def _duration(seconds: int) -> dict[str, Any]:
-    return {"seconds": seconds, "human": human(seconds)}
-
-
-def components_by_class() -> dict[str, list[Component]]:
-    grouped: dict[str, list[Component]] = {}
-    for component in COMPONENTS:
-        grouped.setdefault(COMPONENT_CLASS[component], []).append(component)
-    return grouped
-
-
-def plans_document(catalog: Catalog) -> dict[str, Any]:
-    """The catalog for machines: every duration both in seconds (to compute) and human (to read)."""
-    classes = components_by_class()
-    levels: dict[str, Any] = {}
-    for name, level in catalog.levels.items():
-        levels[name] = {
-            "coverage": {
-                "calendar": level.coverage,
-                "description": describe_calendar(catalog.calendars[level.coverage]),
-            },
-            "first_response": {s: _duration(level.first_response.for_severity(s)) for s in SEVERITIES},
-            "next_response": {s: _duration(level.next_response.for_severity(s)) for s in SEVERITIES},
-            "resolution": None
-            if level.resolution is None
-            else {s: _duration(level.resolution.for_severity(s)) for s in SEVERITIES},
-            "hardware_calendar": {
-                "calendar": level.hardware_calendar,
-                "description": describe_calendar(catalog.calendars[level.hardware_calendar]),
-            },
-            "hardware_replacement": {
-                cls: {**_duration(getattr(level.hardware_replacement, cls)), "components": components}
-                for cls, components in classes.items()
-            },
-            "warn_at": level.warn_at,
-            "ladder": level.ladder,
-            "ack_timeout": _duration(level.ack_timeout),
-        }
-    return {
-        "default_level": DEFAULT_LEVEL,
-        "severities": list(SEVERITIES),
-        "calendars": {
-            name: {**spec.model_dump(mode="json"), "description": describe_calendar(spec)}
-            for name, spec in catalog.calendars.items()
-        },
-        "levels": levels,
-    }
+from sla.catalog_views import components_by_class, plans_document
+from sla.vocabulary import SEVERITIES
 
 
 def plans_tables(catalog: Catalog) -> list[Table]:

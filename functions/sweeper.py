@@ -20,6 +20,7 @@ from infra.wiring import Clock, ColdStart, build_service, wall_clock
 
 if TYPE_CHECKING:
     from infra.settings import SweeperSettings
+    from infra.sweep import SweepReport
     from infra.ticket_service import TicketService
 
 logger = Logger()
@@ -99,6 +100,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Both every run, zero included, so an alarm on them has a data point each minute.
     metrics.add_metric(name="SweepBacklog", unit=MetricUnit.Count, value=report.backlog)
     metrics.add_metric(name="OldestDueTimerLag", unit=MetricUnit.Seconds, value=report.oldest_due_lag)
+    return summary(report)
+
+
+def summary(report: SweepReport) -> dict[str, Any]:
+    """The run's answer: what it read, claimed and fired, and what it left (the local engine's too)."""
     return {
         "items_read": report.items_read,
         "claimed": report.claimed,

@@ -25,6 +25,7 @@ from sla.events import (
     EventDetail,
     InvalidEvent,
     excerpt,
+    json_kind,
     parse_detail,
 )
 
@@ -52,9 +53,13 @@ def read_text(body: str, now: int, fallback_id: str) -> EdgeEvent | EdgeRejectio
     try:
         envelope = json.loads(body)
     except json.JSONDecodeError as error:
-        return EdgeRejection(fallback_id, f"body: not JSON ({error.msg} at char {error.pos})", body)
+        where = f"line {error.lineno}, column {error.colno}" if "\n" in body else f"column {error.colno}"
+        return EdgeRejection(fallback_id, f"body: not JSON ({error.msg} at {where})", body)
+    except RecursionError:  # nested thousands deep: no event is
+        return EdgeRejection(fallback_id, "body: JSON nested too deeply to be an EventBridge event", body)
     if not isinstance(envelope, dict):
-        return EdgeRejection(fallback_id, "body: an EventBridge event must be a JSON object", body)
+        problem = f"body: an EventBridge event must be a JSON object, got {json_kind(envelope)}"
+        return EdgeRejection(fallback_id, problem, body)
     return read_envelope(envelope, now, fallback_id, body)
 
 

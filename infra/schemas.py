@@ -41,6 +41,10 @@ def detail_schemas() -> dict[str, dict[str, Any]]:
     return schemas
 
 
+OTHER_DOCUMENTS = frozenset({"openapi"})
+"""Files of schemas/ that are not detail schemas: the read API's OpenAPI document (infra.query.openapi)."""
+
+
 def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
@@ -49,7 +53,9 @@ def drift(directory: Path = SCHEMA_DIR) -> list[str]:
     """How the committed schema files differ from the models; empty when they agree."""
     expected = detail_schemas()
     problems = []
-    present = {path.stem for path in directory.glob("*.json")} if directory.is_dir() else set()
+    present = (
+        {path.stem for path in directory.glob("*.json")} - OTHER_DOCUMENTS if directory.is_dir() else set()
+    )
     for stem in sorted(set(expected) - present):
         problems.append(f"{stem}.json: missing")
     for stem in sorted(present - set(expected)):
@@ -71,7 +77,7 @@ def write(directory: Path = SCHEMA_DIR) -> list[Path]:
         path.write_text(render(schema), encoding="utf-8")
         written.append(path)
     for stale in directory.glob("*.json"):
-        if stale.stem not in schemas:
+        if stale.stem not in schemas and stale.stem not in OTHER_DOCUMENTS:
             stale.unlink()
     return written
 

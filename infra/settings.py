@@ -41,6 +41,10 @@ class SweeperSettings(EngineSettings):
     margin_seconds: float = Field(default=5.0, ge=1.0, le=20.0)
 
 
+class QuerySettings(EngineSettings):
+    """The read API reads the table and the catalog, nothing else (infra.query)."""
+
+
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 

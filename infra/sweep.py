@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from infra.errors import StoreError
-from infra.store.timers import DUE_SHARDS, Claim, DueTimer, TimerIndex
+from infra.store.port import DueIndex
+from infra.store.timers import DUE_SHARDS, Claim, DueTimer
 from infra.ticket_service import TicketService
 from sla.effects import Effect
 
@@ -105,7 +106,7 @@ def sweep(
 
 def _work(
     service: TicketService,
-    index: TimerIndex,
+    index: DueIndex,
     timer: DueTimer,
     now: int,
     lease_seconds: int,

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from infra.edge import EdgeEvent, EdgeRejection, read_envelope, read_text
 from infra.errors import AlreadyRecorded, PermanentStoreError, TransientStoreError, VersionConflict
-from infra.store import PlanRecord, Store, TicketRecord
+from infra.store import PlanRecord, TicketRecord
+from infra.store.port import TicketStore
 from sla.catalog import Catalog
 from sla.effects import Effect
 from sla.events import (
@@ -49,7 +50,7 @@ MAX_EVENTS_PER_TICKET = 2_000
 class TicketService:
     def __init__(
         self,
-        store: Store,
+        store: TicketStore,
         catalog: Catalog,
         max_attempts: int = 5,
         *,

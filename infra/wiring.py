@@ -15,6 +15,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from infra.query.service import QueryService
     from infra.settings import EngineSettings
     from infra.ticket_service import TicketService
 
@@ -40,6 +41,16 @@ def build_service(settings: EngineSettings, client: Any | None = None) -> Ticket
 
     store = Store(client or dynamodb_client(), settings.table_name, settings.retention_days)
     return TicketService(store, load_catalog(settings.catalog_path), settings.max_attempts)
+
+
+def build_query_service(settings: EngineSettings, client: Any | None = None) -> QueryService:
+    """The read API's service: the same table and catalog as the writers, read only."""
+    from infra.catalog_source import load_catalog
+    from infra.query.service import QueryService
+    from infra.store import Store
+
+    store = Store(client or dynamodb_client(), settings.table_name, settings.retention_days)
+    return QueryService(store, load_catalog(settings.catalog_path))
 
 
 class ColdStart(Generic[T]):

@@ -1,4 +1,7 @@
-"""The notifier on moto, for the CLI's replay and demo and for tests: same handler, same service, no network.
+"""The notifier for the CLI's replay, demo and invoke and for tests: same handler, same service, no network,
+on either backend of the local engine: moto (`build_local_dependencies`) or memory
+(`build_memory_dependencies`: the outbox and idempotency records in the in-memory store, SNS, SES, SQS, SSM
+and Secrets Manager as `local.memory.aws` stand-ins).
 
 What the deployed stack gets from the operator (the routes parameter, the channel secrets, a verified SES
 sender) is put in place here with a local default, and the HTTP endpoints (PagerDuty, webhooks) answer
@@ -24,8 +27,16 @@ from infra.notify.delivery import build_delivery_service
 from infra.notify.http import HttpResponse, Transport
 from infra.notify.routes import default_routes, parse_routes
 from infra.settings import NotifierSettings
+from infra.store.port import OutboxStore
 from infra.wiring import Clock, wall_clock
-from local.stack import LocalResources
+from local.memory.aws import MemoryAws, MemoryPersistenceLayer
+from local.stack import (
+    LOCAL_STACK_NAME,
+    NOTIFIER_DLQ,
+    ONCALL_TOPIC,
+    LocalResources,
+    parameter_values,
+)
 
 NOTIFIER = "NotifierFunction"
 # The environment variable behind each NotifierSettings field, as template.yaml sets it.
@@ -48,15 +59,20 @@ class RecordedRequest:
 
 @dataclass
 class RecordingTransport:
-    """An HTTP transport that sends nothing: it records each request and answers `status` (202 by default)."""
+    """An HTTP transport that sends nothing: it answers `status` (202 by default) and records each request
+    (`keep`), or only counts them."""
 
     status: int = 202
+    keep: bool = True
     requests: list[RecordedRequest] = field(default_factory=list)
+    count: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> HttpResponse:
         with self._lock:
-            self.requests.append(RecordedRequest(url, json.loads(body), dict(headers)))
+            self.count += 1
+            if self.keep:
+                self.requests.append(RecordedRequest(url, json.loads(body), dict(headers)))
         return HttpResponse(self.status, b'{"status":"success","message":"Event processed"}')
 
 
@@ -75,6 +91,14 @@ def _local_secret_value(name: str) -> str:
     return digest[:32]  # the shape of an Events API v2 integration key
 
 
+def local_configuration(settings: NotifierSettings) -> tuple[str, dict[str, str]]:
+    """What an operator provisions for the notifier, with local defaults: the routes parameter (the default
+    catalog's ladders, SNS on each) and a made-up value for each secret those routes name."""
+    routes = default_routes(settings.secrets_prefix)
+    names = parse_routes(routes, settings.secrets_prefix).secret_names()
+    return json.dumps(routes), {name: _local_secret_value(name) for name in sorted(names)}
+
+
 def provision_local_configuration(session: Any, settings: NotifierSettings) -> None:
     """Routes, secrets and the SES sender, created only where absent: a caller's own routes are kept."""
     ssm = session.client("ssm")
@@ -83,10 +107,9 @@ def provision_local_configuration(session: Any, settings: NotifierSettings) -> N
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ParameterNotFound":
             raise
-        routes = default_routes(settings.secrets_prefix)
-        ssm.put_parameter(
-            Name=settings.routes_parameter_name, Value=json.dumps(routes), Type="String", Overwrite=False
-        )
+        text, _ = local_configuration(settings)
+        routes = json.loads(text)
+        ssm.put_parameter(Name=settings.routes_parameter_name, Value=text, Type="String", Overwrite=False)
     secrets = session.client("secretsmanager")
     for name in sorted(parse_routes(routes, settings.secrets_prefix).secret_names()):
         try:
@@ -116,6 +139,46 @@ def build_local_dependencies(
         settings, session=session, transport=transport or RecordingTransport(), sleep=lambda _: None
     )
     return Dependencies(service=service, clock=clock)
+
+
+def memory_settings(template: dict[str, Any], table_name: str, region: str, account: str) -> NotifierSettings:
+    """The settings `template` gives NotifierFunction, for a run with no AWS to create resources in: the
+    operator's parameters as the local stack takes them, its resources named as the local stack names them."""
+    parameters = parameter_values(template)
+    return NotifierSettings.model_validate(
+        {
+            "table_name": table_name,
+            "oncall_topic_arn": f"arn:aws:sns:{region}:{account}:{LOCAL_STACK_NAME}-{ONCALL_TOPIC}",
+            "routes_parameter_name": parameters["RoutesParameterName"],
+            "secrets_prefix": parameters["SecretsPrefix"],
+            "ses_sender": parameters["SesSenderIdentity"],
+            "notifier_dlq_url": f"https://sqs.{region}.amazonaws.com/{account}/{LOCAL_STACK_NAME}-{NOTIFIER_DLQ}",
+        }
+    )
+
+
+def build_memory_dependencies(
+    outbox: OutboxStore,
+    settings: NotifierSettings,
+    transport: Transport | None = None,
+    *,
+    clock: Clock = wall_clock,
+    keep_sent: bool = True,
+) -> tuple[Dependencies, MemoryAws]:
+    """functions.notifier's dependencies on an in-memory store (the outbox) and in-memory AWS services,
+    provisioned as `provision_local_configuration` provisions moto's; and those services, to read back
+    what was sent."""
+    routes, secrets = local_configuration(settings)
+    aws = MemoryAws({settings.routes_parameter_name: routes}, secrets, keep=keep_sent)
+    service = build_delivery_service(
+        settings,
+        session=aws,
+        transport=transport or RecordingTransport(),
+        sleep=lambda _: None,
+        outbox=outbox,
+        persistence=MemoryPersistenceLayer(),
+    )
+    return Dependencies(service=service, clock=clock), aws
 
 
 # -- stream events -----------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ LOCAL_PARAMETERS: Mapping[str, str] = {
     "SesSenderIdentity": "support@example.com",
     "AlarmEmail": "ops@example.com",
     "ControlPanelPrincipal": "arn:aws:iam::123456789012:role/control-panel",
+    "JwtIssuer": "https://issuer.example",
+    "JwtAudience": "sla-engine-local",
 }
 
 # The logical ids the engine's code needs by name; a template without one of them is a drift, not a default.
@@ -41,7 +43,7 @@ INGEST_DLQ = "IngestDeadLetterQueue"
 NOTIFIER_DLQ = "NotifierDeadLetterQueue"
 ONCALL_TOPIC = "OnCallTopic"
 OPS_TOPIC = "OpsAlarmTopic"
-FUNCTIONS = ("IngestFunction", "SweeperFunction", "NotifierFunction")
+FUNCTIONS = ("IngestFunction", "SweeperFunction", "NotifierFunction", "QueryFunction")
 
 
 class TemplateError(ValueError):
@@ -376,6 +378,18 @@ def _function_environments(stack: _Stack) -> dict[str, dict[str, str]]:
     return environments
 
 
+def parameter_values(template: dict[str, Any], parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every template parameter's local value: its default, then LOCAL_PARAMETERS, then `parameters`."""
+    declared = template.get("Parameters", {})
+    values = {name: str(spec["Default"]) for name, spec in declared.items() if "Default" in spec}
+    values.update({k: v for k, v in LOCAL_PARAMETERS.items() if k in declared})
+    values.update(parameters or {})
+    missing = sorted(set(declared) - set(values))
+    if missing:
+        raise TemplateError(f"no value for template parameters: {', '.join(missing)}")
+    return values
+
+
 def create_resources(
     session: boto3.Session | None = None,
     template_path: Path | str | None = None,
@@ -393,13 +407,7 @@ def create_resources(
     if not region:
         raise TemplateError("the session has no region; set AWS_DEFAULT_REGION or pass a session with one")
     template = load_template(template_path)
-    declared = template.get("Parameters", {})
-    values = {name: str(spec["Default"]) for name, spec in declared.items() if "Default" in spec}
-    values.update({k: v for k, v in LOCAL_PARAMETERS.items() if k in declared})
-    values.update(parameters or {})
-    missing = sorted(set(declared) - set(values))
-    if missing:
-        raise TemplateError(f"no value for template parameters: {', '.join(missing)}")
+    values = parameter_values(template, parameters)
     account = session.client("sts").get_caller_identity()["Account"]
     stack = _Stack(
         template,

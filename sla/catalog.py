@@ -107,6 +107,17 @@ def _check_fractions(fractions: list[float]) -> list[float]:
     return sorted(fractions)
 
 
+class Credit(_Strict):
+    """A service credit (SPEC section 9): a share of the monthly fee per started hour late, up to a cap.
+
+    Percentages of the fee. A level without one owes no credit; a rate above its cap is allowed (the first
+    hour late then owes the cap), a cap above 100 % is not (a credit never exceeds the fee).
+    """
+
+    percent_per_hour: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+    cap_percent: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+
+
 class Level(_Strict):
     """One support level: its promises, where they are counted, and who is paged when one is broken."""
 
@@ -119,6 +130,7 @@ class Level(_Strict):
     next_response: SeverityTargets
     resolution: SeverityTargets | None = None
     hardware_replacement: HardwareTargets
+    credit: Credit | None = None
 
     def target(self, metric: Metric, severity: Severity, component: Component | None = None) -> int | None:
         """Seconds of working time promised for a clock, or None where this level promises nothing."""

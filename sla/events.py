@@ -1,7 +1,10 @@
 """The event contract with the control panel (SPEC section 3) as pydantic models.
 
 These are the `detail` of the EventBridge events. Readers are tolerant (unknown extra fields are ignored) so
-the control panel can add fields; a missing or invalid known field is an error that names it.
+the control panel can add fields; a missing or invalid known field is an error that names it. A known field
+has the JSON type the contract names, never one pydantic would coerce: `occurred_at` a string (not epoch
+seconds), `sequence` an integer (not a boolean, a string or a float), ids strings; bounds keep every value
+one the fold can take (instants from 1970 up to 2100, a sequence up to 2**53 - 1, ids up to 128 characters).
 
 The same models read stored events back, under a validation context: the edge passes the receipt time
 (`received_at`) so that `occurred_at` is bounded, and the persistence codec passes `stored`, under which the
@@ -11,7 +14,8 @@ history accepted once must stay readable after an upgrade.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any, ClassVar, Final
 from zoneinfo import available_timezones
@@ -20,27 +24,51 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
-from sla.vocabulary import Author, Category, Component, Locale, Metric, Severity, Status, Visibility
+from sla.vocabulary import (
+    Author,
+    Category,
+    Component,
+    Locale,
+    MessageKind,
+    Metric,
+    Severity,
+    Status,
+    Visibility,
+)
 
 SOURCE = "controlpanel.support"
 
 IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9._:@/+=-]+$"
 IDENTIFIER_MAX_CHARS: Final = 128
-Identifier = Annotated[str, Field(min_length=1, max_length=IDENTIFIER_MAX_CHARS, pattern=IDENTIFIER_PATTERN)]
+Identifier = Annotated[
+    str, Field(strict=True, min_length=1, max_length=IDENTIFIER_MAX_CHARS, pattern=IDENTIFIER_PATTERN)
+]
 ShortText = Annotated[str, Field(max_length=1000)]
 
 # Bounds of `occurred_at` against the receipt time (SPEC section 3): further out is a clock skew or a
 # producer bug, not a ticket's history, and would otherwise page for long-gone breaches or never fold.
 MAX_EVENT_AGE: Final = timedelta(days=30)
 MAX_EVENT_LEAD: Final = timedelta(minutes=5)
+
+# The instants the engine takes at all, receipt time or not (SPEC section 3): the calendars' public holidays
+# (the holidays library's data) end about 2100 and a due time is searched up to 20 years past its start, so a
+# later instant would be counted without holidays, then overflow `datetime` in the fold; before 1970 is no
+# ticket's history. Replay, the CLI and the fold rely on these bounds; at the edge the receipt time's are
+# checked first. Stored events are not checked against them (accepted history stays readable).
+EARLIEST_INSTANT: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT: Final = datetime(2100, 1, 1, tzinfo=UTC)  # excluded
+INSTANT_EXAMPLE: Final = "2026-04-03T17:30:00+02:00"
+# `sequence` is an integer that any JSON producer holds exactly (I-JSON, RFC 7493): at most 2**53 - 1.
+MAX_SEQUENCE: Final = 2**53 - 1
 
 # Keys of the pydantic validation context these models read.
 RECEIVED_AT: Final = "received_at"  # an aware datetime: the edge's receipt time, which bounds occurred_at
@@ -107,14 +135,117 @@ def _span(delta: timedelta) -> str:
     return " ".join(f"{n} {unit}" for n, unit in parts if n) or "0 s"
 
 
+def json_kind(value: object) -> str:
+    """A JSON value as a reason names it: 'the number 12345', 'the boolean true', 'null', 'an object'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {excerpt(value)}"
+    if isinstance(value, str):
+        return f"the string {excerpt(value)}"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return excerpt(value)
+
+
+def out_of_range(instant: datetime) -> str | None:
+    """Why the engine cannot take the aware `instant`, or None when it can; never raises, whatever the year.
+
+    Shared by the contract and the command line, so that both refuse the same instants in the same words.
+    """
+    if instant < EARLIEST_INSTANT:
+        return f"{instant.isoformat()} is before 1970-01-01T00:00:00Z, the earliest instant the engine takes"
+    if instant >= LATEST_INSTANT:
+        return (
+            f"{instant.isoformat()} is not before 2100-01-01T00:00:00Z, the end of the instants the engine "
+            "takes (its calendars hold no public holidays after it)"
+        )
+    return None
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _instant_text(value: object) -> object:
+    """An instant as the contract writes it: a JSON string holding an ISO 8601 date and time.
+
+    Pydantic would take a number, or a string of digits, as epoch seconds: `12345` would be
+    1970-01-01T03:25:45Z, a producer's bug taken for an instant. A datetime passes, for events built in
+    Python rather than read from JSON.
+    """
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "instant_not_a_string",
+            "expected an ISO 8601 instant as a JSON string, like {example}; got {got}",
+            {"example": INSTANT_EXAMPLE, "got": json_kind(value)},
+        )
+    if not _ISO_DATE.match(value):
+        raise PydanticCustomError(
+            "instant_format",
+            "{got} is not an ISO 8601 instant like {example}",
+            {"example": INSTANT_EXAMPLE, "got": excerpt(value)},
+        )
+    return value
+
+
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(_instant_text),
+    Field(
+        description="An ISO 8601 instant with its offset, as a JSON string (e.g. 2026-04-03T17:30:00+02:00), "
+        "from 1970-01-01T00:00:00Z up to 2100-01-01T00:00:00Z excluded, and at the edge at most 30 days "
+        "before and 5 minutes after the engine receives the event."
+    ),
+]
+
+
+def _sequence_bound(sequence: int, info: ValidationInfo) -> int:
+    if sequence > MAX_SEQUENCE and not _is_stored(info):
+        raise PydanticCustomError(
+            "sequence_too_large",
+            "{got} is more than {bound} (2**53 - 1), the largest integer every JSON producer holds exactly",
+            {"got": excerpt(sequence), "bound": MAX_SEQUENCE},
+        )
+    return sequence
+
+
+SequenceNumber = Annotated[
+    int,
+    Field(
+        strict=True,
+        ge=0,
+        description="A JSON integer, at most 2**53 - 1: the per-ticket tie-breaker of events at one instant.",
+        json_schema_extra={"maximum": MAX_SEQUENCE},
+    ),
+    AfterValidator(_sequence_bound),
+]
+
+
 def _within_bounds(occurred_at: datetime, info: ValidationInfo) -> datetime:
-    """Bound `occurred_at` by the receipt time given in the context; without one (fold tests, replay of the
-    log) there is nothing to compare with. Comparisons of aware datetimes never overflow, so year 1 and
-    year 9999 are refused like any other instant, not raised."""
+    """Bound `occurred_at` by the receipt time given in the context, then by the instants the engine takes.
+
+    Without a receipt time (fold tests, replay of the log) only the latter apply; a stored event is not
+    bounded at all. Comparisons of aware datetimes never overflow, so year 1 and year 9999 are refused like
+    any other instant, not raised."""
     context = info.context if isinstance(info.context, dict) else {}
-    received_at = context.get(RECEIVED_AT)
-    if context.get(STORED) or not isinstance(received_at, datetime):
+    if context.get(STORED):
         return occurred_at
+    received_at = context.get(RECEIVED_AT)
+    if isinstance(received_at, datetime):
+        _within_receipt_bounds(occurred_at, received_at)
+    problem = out_of_range(occurred_at)
+    if problem is not None:
+        raise PydanticCustomError("occurred_at_out_of_range", "{problem}", {"problem": problem})
+    return occurred_at
+
+
+def _within_receipt_bounds(occurred_at: datetime, received_at: datetime) -> None:
     if occurred_at < received_at - MAX_EVENT_AGE:
         raise PydanticCustomError(
             "occurred_at_too_old",
@@ -139,7 +270,6 @@ def _within_bounds(occurred_at: datetime, info: ValidationInfo) -> datetime:
                 "bound": MAX_EVENT_LEAD.seconds // 60,
             },
         )
-    return occurred_at
 
 
 class EventDetail(BaseModel):
@@ -149,8 +279,8 @@ class EventDetail(BaseModel):
     detail_type: ClassVar[str]
 
     event_id: Identifier
-    occurred_at: AwareDatetime
-    sequence: Annotated[int, Field(ge=0)] | None = None
+    occurred_at: Instant
+    sequence: SequenceNumber | None = None
 
     @field_validator("occurred_at")
     @classmethod
@@ -179,6 +309,11 @@ class TicketMessagePosted(TicketEvent):
     author: Author
     visibility: Visibility
     message_id: Identifier
+    # Who answered, from which support line, and whether it was an answer or a holding reply ("we are on
+    # it"): SPEC section 9 counts reaction time to any reply and useful response time to an answer only.
+    agent_id: Identifier | None = None
+    line: Identifier | None = None
+    kind: MessageKind = "answer"
 
 
 class TicketStatusChanged(TicketEvent):
@@ -221,6 +356,18 @@ class AlertAcknowledged(EventDetail):
     customer_id: Identifier | None = None
 
 
+class SatisfactionRated(TicketEvent):
+    """The customer's answer to the survey (SPEC section 9's CSAT); the latest rating of a ticket counts.
+
+    `comment` is the customer's own words: validated here, then never stored (infra/store/codec.py drops
+    it) nor logged, since no figure reads it.
+    """
+
+    detail_type: ClassVar[str] = "Satisfaction Rated"
+    rating: Annotated[int, Field(strict=True, ge=1, le=5)]
+    comment: Annotated[str, Field(max_length=10_000)] | None = None
+
+
 AnyTicketEvent = (
     TicketOpened
     | TicketMessagePosted
@@ -229,6 +376,7 @@ AnyTicketEvent = (
     | HardwareReplacementRequested
     | HardwareReplacementCompleted
     | AlertAcknowledged
+    | SatisfactionRated
 )
 AnyEvent = AnyTicketEvent | SupportPlanChanged
 
@@ -243,6 +391,7 @@ DETAIL_MODELS: dict[str, type[EventDetail]] = {
         HardwareReplacementCompleted,
         SupportPlanChanged,
         AlertAcknowledged,
+        SatisfactionRated,
     )
 }
 
@@ -260,8 +409,20 @@ def describe_validation_error(error: ValidationError) -> str:
     parts = []
     for item in error.errors(include_url=False):
         where = ".".join(str(p) for p in item["loc"]) or "detail"
-        parts.append(f"{where}: {item['msg']}")
+        parts.append(f"{where}: {item['msg']}{_given(item)}")
     return "; ".join(parts)
+
+
+def _given(item: ErrorDetails) -> str:
+    """What was given instead, where pydantic's message does not say: a type, a length, a bound."""
+    kind, value = item["type"], item.get("input")
+    if kind in ("string_too_long", "string_too_short") and isinstance(value, str):
+        return f", got {len(value)}"
+    if kind.endswith("_type") or kind in ("literal_error", "enum", "less_than_equal", "greater_than_equal"):
+        return f", got {json_kind(value)}"
+    if kind == "timezone_aware":  # a naive time: which zone it meant would be a guess
+        return f", got {json_kind(value)} without an offset (add one, like +02:00 or Z)"
+    return ""
 
 
 def parse_detail(detail_type: str, detail: Any, received_at: datetime | None = None) -> EventDetail:

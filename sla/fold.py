@@ -32,6 +32,7 @@ from sla.events import (
     EventDetail,
     HardwareReplacementCompleted,
     HardwareReplacementRequested,
+    SatisfactionRated,
     SupportPlanChanged,
     TicketEvent,
     TicketMessagePosted,
@@ -39,6 +40,7 @@ from sla.events import (
     TicketSeverityChanged,
     TicketStatusChanged,
 )
+from sla.kpi_facts import FactsRecorder, TicketFacts
 from sla.plans import schedule_for
 from sla.vocabulary import ClockState, Component, Locale, Metric, Severity, Status
 
@@ -81,6 +83,11 @@ class Clock:
     server_id: str | None = None
     component: Component | None = None
     cause: str = ""  # the event that started this cycle: its identity, whatever its position
+    # Where its working time is counted (with `support_level`, `metric` and the catalog version in force at
+    # `started_at`): the customer's zone and country when it started. A reader that has only the clock, such
+    # as the agents' queue, recomputes the working time left with them (`clock_calendar`).
+    timezone: str = "Europe/Paris"
+    country: str = "FR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,7 @@ class Folded:
 
     `settled` names the clocks (by `clock_key`) that will never produce another effect from the events
     folded here: stopped, with nothing pending. A store may forget their effect ids and keep only their keys.
+    `facts` is what the KPIs read beside the clocks (replies, ratings, statuses; sla.kpi_facts).
     """
 
     state: TicketState | None
@@ -113,6 +121,7 @@ class Folded:
     next_due: int | None
     rejected: tuple[Rejection, ...]
     settled: frozenset[str] = frozenset()
+    facts: TicketFacts | None = None
 
 
 Timer = tuple[int, int, float]
@@ -145,6 +154,7 @@ class _Clock:
         "paged",
         "paused_since",
         "pauses",
+        "plan",
         "server_id",
         "started_at",
         "state",
@@ -185,6 +195,7 @@ class _Clock:
         self.paged: list[str] = []
         self.server_id: str | None = None
         self.component: Component | None = None
+        self.plan = _DEFAULT_PLAN  # the plan its calendar was made for (its zone and country)
         self.due_at: int | None = None
         self.timers: list[Timer] = []
         self.retime(start)
@@ -265,6 +276,8 @@ class _Clock:
             self.server_id,
             self.component,
             self.cause,
+            self.plan.timezone,
+            self.plan.country,
         )
 
 
@@ -299,6 +312,22 @@ def _calendar(catalog: Catalog, plan: Plan, metric: Metric) -> Calendar:
 
 
 _DEFAULT_PLAN = Plan()
+
+
+def counting_calendar(
+    catalog: Catalog, level: str, metric: Metric, started_at: int, timezone: str, country: str
+) -> Calendar:
+    """The calendar a clock counts its working time in, from what the clock records (`Clock`'s
+    `support_level`, `metric`, `started_at`, `timezone` and `country`).
+
+    The same calendar the fold used: the catalog version in force at the clock's start, its level (one that
+    version no longer knows counts at the default level, as a new clock would), its metric, the customer's
+    zone and country then. A reader of a stored clock (the agents' queue) needs it to say how much working
+    time is left at the moment it reads, without folding the ticket again.
+    """
+    version = catalog.at(started_at)
+    known = level if level in version.levels else DEFAULT_LEVEL
+    return _calendar(version, Plan(known, timezone, country), metric)
 
 
 def _plans_in_force(plans: Sequence[tuple[int, SupportPlanChanged]]) -> tuple[list[int], list[Plan]]:
@@ -354,6 +383,7 @@ class _Ticket:
         self.status: Status = "open"
         self.opened_at = 0
         self.surveyed = False
+        self.facts = FactsRecorder()
 
     # -- plans and clocks ---------------------------------------------------------------------------------
 
@@ -390,7 +420,7 @@ class _Ticket:
             at,
             target,
         )
-        clock.server_id, clock.component = server_id, component
+        clock.server_id, clock.component, clock.plan = server_id, component, plan
         if metric in PAUSABLE_METRICS and self.status == "pending_customer":
             self.pause(clock, at)
         self.clocks.append(clock)
@@ -562,8 +592,8 @@ class _Ticket:
         if isinstance(event, TicketOpened):
             self.reject(event, f"ticket_id: the ticket was already opened by event {self.opened.event_id}")
             return
-        if self.status == "closed" and not isinstance(event, AlertAcknowledged):
-            self.reject(event, "ticket_id: the ticket is closed")
+        if self.status == "closed" and not isinstance(event, AlertAcknowledged | SatisfactionRated):
+            self.reject(event, "ticket_id: the ticket is closed")  # a survey is often answered after closing
             return
         if isinstance(event, TicketMessagePosted):
             self.message(event, at)
@@ -575,6 +605,8 @@ class _Ticket:
             self.request_hardware(event, at)
         elif isinstance(event, HardwareReplacementCompleted):
             self.complete_hardware(event, at)
+        elif isinstance(event, SatisfactionRated):
+            self.facts.rate(at, event.rating)  # feeds CSAT only: a rating starts and stops no clock
         else:
             self.acknowledge(event, at)
 
@@ -588,12 +620,17 @@ class _Ticket:
         self.opened_at = at
         self.level_name = self.plan_at(at).support_level
         first = self.start_clock("first_response", at, event.event_id)
+        self.facts.open(at, event.severity, first.calendar if first else None)
         self.resolution = self.start_clock("resolution", at, event.event_id)
         self.notify(
             "acknowledged", at, "1", None, due_at=first.due_at if first else None, severity=self.severity
         )
 
     def message(self, event: TicketMessagePosted, at: int) -> None:
+        # A holding reply ("we are on it") is a public agent message: it meets the response clocks as SPEC
+        # section 4 says; only the useful-response figure (section 9) waits for an answer.
+        if event.author == "agent":
+            self.facts.reply(event, at)
         if event.visibility != "public":
             return
         if event.author == "agent":
@@ -609,6 +646,7 @@ class _Ticket:
         previous, self.status = self.status, status
         if status == previous:
             return
+        self.facts.status(at, status)
         resolution = self.resolution
         if (
             resolution is not None
@@ -646,6 +684,7 @@ class _Ticket:
 
     def change_severity(self, severity: Severity, at: int) -> None:
         self.severity = severity
+        self.facts.severity(at, severity)
         for clock in self.open:
             if clock.metric not in RETARGETED_METRICS or clock.state not in ("running", "paused"):
                 continue
@@ -872,4 +911,5 @@ def fold(
     ticket.close_orphans(now)
     effects = sorted(ticket.effects, key=_AT)
     due = min((t for t in (ticket.next_due(), future) if t is not None), default=None)
-    return Folded(ticket.freeze(now), tuple(effects), due, tuple(ticket.rejected), ticket.settled())
+    facts = ticket.facts.freeze() if ticket.opened is not None else None
+    return Folded(ticket.freeze(now), tuple(effects), due, tuple(ticket.rejected), ticket.settled(), facts)

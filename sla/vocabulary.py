@@ -25,6 +25,7 @@ Author = Literal["customer", "agent"]
 Visibility = Literal["public", "internal"]
 Category = Literal["incident", "question", "hardware"]
 ClockState = Literal["running", "paused", "met", "breached", "cancelled"]
+MessageKind = Literal["answer", "holding"]  # a holding reply says "we are on it" and answers nothing yet
 
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 METRICS: tuple[Metric, ...] = get_args(Metric)

@@ -15,10 +15,18 @@ runner = CliRunner()
 
 def test_invoke_runs_the_ingest_handler_on_an_sqs_sample() -> None:
     result = runner.invoke(
-        app, ["invoke", "IngestFunction", "--event", str(ROOT / "events/sqs-ticket-opened.json")]
+        app,
+        [
+            "invoke",
+            "IngestFunction",
+            "--event",
+            str(ROOT / "events/sqs-ticket-opened.json"),
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"batchItemFailures": []}
+    assert json.loads(result.stdout)["response"] == {"batchItemFailures": []}
 
 
 def test_invoke_of_an_unknown_function_is_a_one_line_error() -> None:

@@ -43,7 +43,12 @@ ENGINE = (
 )
 POWERTOOLS_PARSER = "aws_lambda_powertools.utilities.parser"
 # What each handler's Tracer patches: the AWS SDK, and for the notifier its webhooks (urllib on http.client).
-PATCHED = {"ingest": ["botocore"], "sweeper": ["botocore"], "notifier": ["botocore", "httplib"]}
+PATCHED = {
+    "ingest": ["botocore"],
+    "sweeper": ["botocore"],
+    "notifier": ["botocore", "httplib"],
+    "query": ["botocore"],
+}
 # What `Tracer()` alone would patch here if installed (requests is, through moto), at import.
 NOT_PATCHED = ("requests", "sqlite3", "httpx", "pymongo", "pynamodb", "psycopg2", "sqlalchemy")
 

@@ -70,8 +70,8 @@ from hypothesis.stateful import (
 
 from infra.errors import TransientStoreError
 from infra.store import Store
-from infra.store.dynamodb import clock_digest
 from infra.store.keys import unmarshal
+from infra.store.records import clock_digest
 from infra.sweep import SweepReport, sweep
 from infra.ticket_service import TicketService
 from infra.views import iso

@@ -32,8 +32,8 @@ from functions import ingest
 from infra.errors import TransientStoreError
 from infra.store import Store, TicketRecord
 from infra.store.codec import decode_event, redact_payload
-from infra.store.dynamodb import clock_digest
 from infra.store.outbox import OUTBOX_PREFIX, item_effects, outbox_partition
+from infra.store.records import clock_digest
 from infra.store.timers import timer_item
 from infra.ticket_service import TicketService
 from infra.views import ticket_view
@@ -200,6 +200,7 @@ def test_ticket_opened_lands_as_event_state_timer_and_acknowledgement(pipeline: 
         (TICKET, "TIMER"),
         outbox_key(1),
         REGISTRATION,  # the ticket registers among its customer's open tickets, in an item of its own
+        (TICKET, "INDEX#QUEUE"),  # it owes a first response: in the agents' queue (infra/store/queue.py)
     }
     assert step.changed == set()  # the plan item is not touched
     assert step.after[REGISTRATION]["kind"] == "registration"
@@ -272,8 +273,10 @@ def test_ticket_message_posted_by_the_agent_meets_the_first_response(pipeline: P
     step = story_until(pipeline, "ticket-message-posted")
 
     assert step.response == OK
-    assert step.added == {event("cp-evt-0004")}  # no effect: no outbox item
-    assert step.changed == {(TICKET, "STATE"), (TICKET, "TIMER"), LOG}
+    # No effect: no outbox item. The answer counts in the history behind the customers' visible wait.
+    assert step.added == {event("cp-evt-0004"), ("HISTORY#first_response#business#high", "DAY#2025-03-10")}
+    # The ticket now owes the replacement: its place in the agents' queue moves.
+    assert step.changed == {(TICKET, "STATE"), (TICKET, "TIMER"), (TICKET, "INDEX#QUEUE"), LOG}
     assert step.after[(TICKET, "STATE")]["version"] == 3
     clock = step.clock("first_response")
     assert (clock["state"], clock["stopped_at"], clock["elapsed_seconds"]) == (
@@ -292,7 +295,7 @@ def test_ticket_severity_changed_changes_the_severity_of_the_ticket(pipeline: Pi
 
     assert step.response == OK
     assert step.added == {event("cp-evt-0005")}
-    assert step.changed == {(TICKET, "STATE"), LOG}
+    assert step.changed == {(TICKET, "STATE"), (TICKET, "INDEX#QUEUE"), LOG}  # the queue shows the severity
     assert step.after[(TICKET, "STATE")]["version"] == 4
     assert step.state()["severity"] == "critical"
     assert step.clock("first_response")["target_seconds"] == 3600  # a met clock is not re-targeted
@@ -312,7 +315,8 @@ def test_alert_acknowledged_stops_the_ladder_of_the_breach(pipeline: Pipeline) -
     }
     assert step.added == {event("cp-evt-0006"), outbox_key(5)}  # one outbox item: the commit's effects
     assert step.added_effects == fired
-    assert step.changed == {(TICKET, "STATE"), (TICKET, "TIMER"), LOG}
+    # The queue shows the replacement breached (the sweeps that fired it committed no event).
+    assert step.changed == {(TICKET, "STATE"), (TICKET, "TIMER"), (TICKET, "INDEX#QUEUE"), LOG}
     clock = step.clock("hardware_replacement")
     assert (clock["state"], clock["breached_at"], clock["acknowledged_at"]) == (
         "breached",
@@ -334,12 +338,17 @@ def test_hardware_replacement_completed_stops_its_clock_and_resolves_the_page(pi
     step = story_until(pipeline, "hardware-replacement-completed")
 
     assert step.response == OK
-    assert step.added == {event("cp-evt-0007"), outbox_key(6)}
+    # The replacement, answered late, counts in the history behind the customers' visible wait.
+    assert step.added == {
+        event("cp-evt-0007"),
+        outbox_key(6),
+        ("HISTORY#hardware_replacement#business#critical", "DAY#2025-03-10"),
+    }
     assert step.added_effects == {
         effect(f"{REPLACEMENT}:resolve:oncall-l2"),
         effect("notify:hardware_completed:cp-evt-0003"),
     }
-    assert step.changed == {(TICKET, "STATE"), LOG}
+    assert step.changed == {(TICKET, "STATE"), (TICKET, "INDEX#QUEUE"), LOG}  # it owes nothing now
     clock = step.clock("hardware_replacement")
     assert (clock["state"], clock["stopped_at"]) == ("breached", "2025-03-10T13:10:00Z")  # breach is final
     # Settled: its page is resolved, its effect ids give way to the digest of its key.
@@ -843,7 +852,9 @@ def test_one_new_event_for_an_existing_ticket_costs_one_query_and_one_transactio
     event decides effects).
 
     For comparison: a new ticket costs the same calls (its transaction also registers the ticket with its
-    customer and puts the acknowledgement's outbox item: 8 items); a plan change costs GetItem 1,
+    customer, puts the acknowledgement's outbox item and its QUEUE item: 9 items); an event that changes
+    what the ticket owes Puts its QUEUE item, and one that settles an answered cycle adds to the answer
+    history (the reply here does both: 8 items); a plan change costs GetItem 1,
     UpdateItem 2 (the change, then the marking of the customer's open tickets done) and Query 1 (the open
     tickets: none here); a duplicate costs the Query alone, and a rejection a single conditional PutItem.
     """
@@ -862,13 +873,13 @@ def test_one_new_event_for_an_existing_ticket_costs_one_query_and_one_transactio
     calls.clear()
     assert deliver_sample(pipeline, "ticket-opened") == OK
     assert calls == {"Query": 1, "GetItem": 1, "TransactWriteItems": 1}
-    assert transaction_items[-1] == 8
+    assert transaction_items[-1] == 9  # and its QUEUE item
     calls.clear()
 
     assert deliver_sample(pipeline, "ticket-message-posted") == OK
     assert calls == {"Query": 1, "GetItem": 1, "TransactWriteItems": 1}
     assert items_read[-1] == 3  # LOG#000000, STATE, TIMER
-    assert transaction_items[-1] == 6
+    assert transaction_items[-1] == 8  # the answer moves its QUEUE item and adds to the answer history
 
     calls.clear()
     assert deliver_sample(pipeline, "ticket-message-posted") == OK

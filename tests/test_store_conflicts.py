@@ -434,7 +434,7 @@ def test_a_fold_rejection_and_an_edge_rejection_never_collide(harness: Harness, 
 def test_96_messages_before_their_ticket_opened_then_the_ticket_opened_withdraws_every_rejection(
     harness: Harness,
 ) -> None:
-    """The Ticket Opened's commit withdraws 96 fold rejections: with its own 8 items that is more than a
+    """The Ticket Opened's commit withdraws 96 fold rejections: with its own 9 items that is more than a
     transaction takes (100), so the deletes that do not fit are batch-written before it (moto, like
     DynamoDB, refuses a transaction of more than 100 items)."""
     count = 96
@@ -455,7 +455,7 @@ def test_96_messages_before_their_ticket_opened_then_the_ticket_opened_withdraws
     (transaction,) = harness.client.transactions
     assert len(transaction) == MAX_TRANSACTION_ITEMS
     deleted_first = [item_key(r) for batch in harness.client.batches for r in batch if "DeleteRequest" in r]
-    assert len(deleted_first) == count - (MAX_TRANSACTION_ITEMS - 8)
+    assert len(deleted_first) == count - (MAX_TRANSACTION_ITEMS - 9)  # its QUEUE item is the 9th
     assert harness.rejections() == {}
     state = harness.pipeline.state(TICKET)
     assert not [e for e in state["emitted"] if e.startswith("rejected:")]

@@ -27,7 +27,7 @@ from infra.edge import EdgeEvent, read_envelope
 from infra.errors import TransientStoreError
 from infra.store import Store
 from infra.store.codec import encode_event
-from infra.store.dynamodb import LOG_CHUNK_BYTES, LOG_CHUNK_EVENTS
+from infra.store.commit import LOG_CHUNK_BYTES, LOG_CHUNK_EVENTS
 from infra.store.keys import marshal, ticket_key, unmarshal
 from infra.store.timers import timer_item
 from infra.ticket_service import MAX_EVENTS_PER_TICKET, TicketService

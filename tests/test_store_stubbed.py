@@ -89,8 +89,8 @@ def test_a_conflict_is_re_read_and_re_folded_then_committed_once() -> None:
         "before-parameter-build.dynamodb.TransactWriteItems",
         lambda params, **_: transactions.append(params["TransactItems"]),
     )
-    # A new ticket commits 8 items; reasons come by position, and the STATE item is the fourth.
-    reasons = [{"Code": "None"}] * 8
+    # A new ticket commits 9 items; reasons come by position, and the STATE item is the fourth.
+    reasons = [{"Code": "None"}] * 9
     reasons[3] = {"Code": "ConditionalCheckFailed"}  # the STATE item: another writer's version
     for attempt in range(2):
         name, response, params = _empty_query()
@@ -120,6 +120,7 @@ def test_a_conflict_is_re_read_and_re_folded_then_committed_once() -> None:
         "REJECTED#",
         "STATE",
         "TIMER",
+        "INDEX#QUEUE",  # it owes a first response: its entry in the agents' queue
         "OUTBOX#000000000001#000",
         "CUSTOMER#PLAN",
         "CUSTOMER#TICKET#T-1001",

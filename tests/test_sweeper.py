@@ -30,7 +30,7 @@ from moto.dynamodb.models import dynamodb_backends
 
 from functions import sweeper
 from infra.store import Store, TicketRecord
-from infra.store.dynamodb import clock_digest
+from infra.store.records import clock_digest
 from infra.store.timers import DUE_SHARDS, DueReader, TimerIndex, due_shard
 from infra.sweep import SweepReport, sweep
 from infra.ticket_service import Outcome, TicketService

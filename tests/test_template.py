@@ -75,6 +75,11 @@ EXPECTED_ACTIONS = {
         "secretsmanager:GetSecretValue",
         "sqs:SendMessage",
     },
+    "QueryFunction": RUNTIME_ACTIONS
+    | {
+        "dynamodb:Query",  # TICKET# and HISTORY# partitions, and the queue indexes: test_query_reads_...
+        "dynamodb:GetItem",  # only CUSTOMER# items (the plan)
+    },
 }
 
 
@@ -101,12 +106,13 @@ def test_cfn_lint_reports_nothing() -> None:
     assert [str(finding) for finding in findings] == []
 
 
-def test_functions_are_the_three_handlers_on_arm64_python312() -> None:
+def test_functions_are_the_four_handlers_on_arm64_python312() -> None:
     functions = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
     assert {k: v["Properties"]["Handler"] for k, v in functions.items()} == {
         "IngestFunction": "functions.ingest.handler",
         "SweeperFunction": "functions.sweeper.handler",
         "NotifierFunction": "functions.notifier.handler",
+        "QueryFunction": "functions.query.handler",
     }
     assert set(FUNCTIONS) == set(functions)
     defaults = TEMPLATE["Globals"]["Function"]
@@ -137,7 +143,68 @@ def test_only_the_sweeper_reads_the_due_index() -> None:
 
     due_index = {"Fn::Sub": "${SlaTable.Arn}/index/due-index"}
     assert due_index in resources("SweeperFunction")
-    assert due_index not in resources("IngestFunction") + resources("NotifierFunction")
+    assert due_index not in resources("IngestFunction") + resources("NotifierFunction") + resources(
+        "QueryFunction"
+    )
+
+
+def test_query_reads_only_tickets_history_plans_and_the_queue_indexes() -> None:
+    """The read API reads: a ticket's items and the answer history (Query), a customer's plan (GetItem), and
+    the queue indexes (Query, never a Scan); it writes nothing."""
+    table = {"Fn::GetAtt": ["SlaTable", "Arn"]}
+    granted: dict[str, list[Any]] = {}
+    for statement in statements("QueryFunction"):
+        if not any(action.startswith("dynamodb:") for action in actions(statement)):
+            continue
+        leading = (
+            statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+        )
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        for action in actions(statement):
+            granted.setdefault(action, []).extend((str(r), tuple(leading or ())) for r in resources)
+    assert granted == {
+        "dynamodb:Query": [
+            (str(table), ("TICKET#*", "HISTORY#*")),
+            (str({"Fn::Sub": "${SlaTable.Arn}/index/queue-index"}), ()),
+            (str({"Fn::Sub": "${SlaTable.Arn}/index/queue-level-index"}), ()),
+        ],
+        "dynamodb:GetItem": [(str(table), ("CUSTOMER#*",))],
+    }
+
+
+def test_the_read_api_checks_a_token_on_every_route_and_agents_scope_on_the_queue_and_board() -> None:
+    api = RESOURCES["ReadApi"]["Properties"]["Auth"]
+    assert api["DefaultAuthorizer"] == "ControlPanelToken"
+    for name, source in (
+        ("ControlPanelToken", "$request.header.Authorization"),
+        ("BoardToken", "$request.querystring.access_token"),
+    ):
+        authorizer = api["Authorizers"][name]
+        assert authorizer["IdentitySource"] == source
+        assert authorizer["JwtConfiguration"] == {
+            "issuer": {"Ref": "JwtIssuer"},
+            "audience": {"Ref": "JwtAudience"},
+        }
+    events = RESOURCES["QueryFunction"]["Properties"]["Events"]
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]): e["Properties"] for e in events.values()}
+    assert set(routes) == {
+        ("GET", "/v1/tickets/{ticket_id}/sla"),
+        ("GET", "/v1/tickets/{ticket_id}/wait"),
+        ("GET", "/v1/queue"),
+        ("GET", "/v1/board"),
+        ("GET", "/v1/plans"),
+        ("GET", "/v1/due"),
+        ("GET", "/v1/openapi.json"),
+        ("ANY", "$default"),  # an unknown route gets the API's own 404
+    }
+    for route, props in routes.items():
+        assert props["ApiId"] == {"Ref": "ReadApi"}
+        auth = props.get("Auth", {})
+        assert auth.get("Authorizer", "ControlPanelToken") != "NONE", route  # no route without a token
+        if route[1] in ("/v1/queue", "/v1/board"):
+            assert auth["AuthorizationScopes"] == ["sla/agent"], route
 
 
 def test_no_secret_values_in_the_template() -> None:
@@ -182,10 +249,15 @@ def test_notifier_stream_passes_only_inserted_effects_from_the_oldest_record_kep
     }
 
 
-def test_moto_table_has_the_due_index_stream_and_ttl(aws: boto3.Session, table: Any) -> None:
-    (index,) = table.global_secondary_indexes
-    assert index["IndexName"] == "due-index"
-    assert [k["AttributeName"] for k in index["KeySchema"]] == ["gsi1pk", "gsi1sk"]
+def test_moto_table_has_the_due_and_queue_indexes_stream_and_ttl(aws: boto3.Session, table: Any) -> None:
+    indexes = {index["IndexName"]: index for index in table.global_secondary_indexes}
+    assert set(indexes) == {"due-index", "queue-index", "queue-level-index"}
+    keys = {name: [k["AttributeName"] for k in index["KeySchema"]] for name, index in indexes.items()}
+    assert keys == {
+        "due-index": ["gsi1pk", "gsi1sk"],
+        "queue-index": ["queue_pk", "queue_sk"],
+        "queue-level-index": ["queue_level_pk", "queue_sk"],
+    }
     assert [k["AttributeName"] for k in table.key_schema] == ["pk", "sk"]
     assert table.stream_specification == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     assert table.latest_stream_arn

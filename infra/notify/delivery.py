@@ -46,7 +46,7 @@ from infra.notify.outbox import (
     InvalidOutboxItem,
     OutboxEffect,
     OutboxItem,
-    OutboxReader,
+    TableOutbox,
     UnreadableEffect,
     is_outbox_key,
     read_item,
@@ -56,7 +56,8 @@ from infra.notify.routes import ChannelConfig, PagerDutyChannel, RouteSource, Sl
 from infra.notify.slack import SlackWebhook
 from infra.notify.sns import SnsPublisher
 from infra.settings import NotifierSettings
-from infra.store.outbox import DEFAULT_RETENTION_DAYS, delivered_effects, expiration
+from infra.store.outbox import delivered_effects
+from infra.store.port import OutboxStore
 from infra.views import iso
 from sla.effects import Alert, Notification
 from sla.messages import alert_summary, render_notification
@@ -108,23 +109,19 @@ class DeliveryReport:
             return "partial" if self.dead_lettered else "delivered"
         return "dead_lettered" if self.dead_lettered else "skipped"
 
-    def entry(self, now: int) -> dict[str, Any]:
-        """The outcome as the item's `deliveries` map keeps it (DynamoDB attribute values)."""
-        entry: dict[str, Any] = {
-            "status": {"S": self.status},
-            "channels": {"L": [{"S": c} for c in self.channels]},
-            "at": {"N": str(now)},
-        }
+    def outcome(self, now: int) -> dict[str, Any]:
+        """The outcome as the item's `deliveries` map keeps it."""
+        outcome: dict[str, Any] = {"status": self.status, "channels": self.channels, "at": now}
         if self.kind:
-            entry["kind"] = {"S": self.kind}
+            outcome["kind"] = self.kind
         if self.skipped_reason:
-            entry["skipped_reason"] = {"S": self.skipped_reason}
+            outcome["skipped_reason"] = self.skipped_reason
         if self.dead_lettered:
-            entry["dead_lettered"] = {"L": [{"S": c} for c in self.dead_lettered]}
+            outcome["dead_lettered"] = self.dead_lettered
             reasons = [o.reason for o in self.outcomes if o.status == "dead_lettered" and o.reason]
             if reasons:
-                entry["errors"] = {"L": [{"S": r} for r in reasons]}
-        return {"M": entry}
+                outcome["errors"] = reasons
+        return outcome
 
 
 def _unique(values: Any) -> list[str]:
@@ -169,80 +166,6 @@ class DeadLetterQueue:
             raise from_aws(failure, "sqs") from failure
 
 
-class OutboxLedger:
-    """Writes outcomes on the outbox item, one map entry per effect (the stream filter ignores the updates).
-
-    `delivered_at` is set once every effect of the item is handled; delivery marks items in sort key order,
-    which is what lets the outbox reader stop at the first delivered item it meets going back. The same
-    update replaces `effects` by the text kept once delivered (no contact address), and gives an item
-    written without an `expiration` (before items had one) its expiry, `retention_days` from delivery.
-    """
-
-    def __init__(self, client: Any, table_name: str, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
-        self.client = client
-        self.table_name = table_name
-        self.retention_days = retention_days
-
-    def record(
-        self,
-        pk: str,
-        sk: str,
-        reports: Sequence[DeliveryReport],
-        now: int,
-        *,
-        complete: bool,
-        item_error: str | None = None,
-        effects: str | None = None,
-    ) -> None:
-        """Write `reports` on the item; when `complete`, mark it delivered and replace its `effects` by
-        `effects` (the text kept once delivered, infra.store.outbox.delivered_effects), when given."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets: list[str] = []
-        # One entry an effect id: two paths to one map entry would make DynamoDB refuse the whole update.
-        unique = {report.effect_id: report for report in reversed(reports)}.values()
-        for index, report in enumerate(unique):
-            names[f"#e{index}"] = report.effect_id
-            values[f":e{index}"] = report.entry(now)
-            # The first outcome recorded stays: a retry finds the same one in the idempotency records.
-            sets.append(f"deliveries.#e{index} = if_not_exists(deliveries.#e{index}, :e{index})")
-        if complete:
-            values[":now"] = {"N": str(now)}
-            sets.append("delivered_at = if_not_exists(delivered_at, :now)")
-            names["#expiration"] = "expiration"
-            values[":expires"] = {"N": str(expiration(now, self.retention_days))}
-            sets.append("#expiration = if_not_exists(#expiration, :expires)")
-            if effects is not None:
-                # The same text whichever delivery writes it: a retry's rewrite changes nothing.
-                names["#effects"] = "effects"
-                values[":effects"] = {"S": effects}
-                sets.append("#effects = :effects")
-        if item_error:
-            values[":error"] = {"S": item_error}
-            sets.append("delivery_error = :error")
-        if not sets:
-            return
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
-            "UpdateExpression": "SET " + ", ".join(sets),
-            # Allowed prior state: the outbox item exists; never create a stray item from a stale record.
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": values,
-        }
-        if names:
-            request["ExpressionAttributeNames"] = names
-        try:
-            self.client.update_item(**request)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                logger.warning("outbox item not found for the outcome", pk=pk, sk=sk)
-                return
-            raise from_aws(error, "dynamodb") from error
-        except BotoCoreError as error:
-            raise from_aws(error, "dynamodb") from error
-
-
 class DeliveryService:
     def __init__(
         self,
@@ -253,8 +176,7 @@ class DeliveryService:
         slack: SlackWebhook,
         mailer: SesMailer,
         dead_letters: DeadLetterQueue,
-        ledger: OutboxLedger,
-        reader: OutboxReader,
+        outbox: OutboxStore,
         persistence: BasePersistenceLayer,
         ladder_sizes: Mapping[str, int] | None = None,
         record_ttl: int = 172_800,
@@ -265,8 +187,7 @@ class DeliveryService:
         self.slack = slack
         self.mailer = mailer
         self.dead_letters = dead_letters
-        self.ledger = ledger
-        self.reader = reader
+        self.outbox = outbox
         self.ladder_sizes = dict(ladder_sizes or {})
         self.idempotency = IdempotencyConfig(expires_after_seconds=record_ttl)
         self.idempotency.register_lambda_context(cast(LambdaContext, _FullInvocation()))
@@ -299,7 +220,7 @@ class DeliveryService:
         if not is_outbox_key(pk) or not isinstance(sk, str):
             return [self._park_item(image, InvalidOutboxItem("pk/sk: not an outbox item"), now)]
         assert isinstance(pk, str)
-        backlog = self.reader.backlog(pk, sk)
+        backlog = self.outbox.backlog(pk, sk)
         items = list(backlog.items)
         if backlog.own == "missing":
             # Only a record whose item was since removed: its image is all there is to deliver.
@@ -325,7 +246,7 @@ class DeliveryService:
             self._record_progress(item, reports, now)
             raise
         kept = delivered_effects(raw.get("effects"))
-        self.ledger.record(item.pk, item.sk, reports, now, complete=True, effects=kept)
+        self.outbox.record(item.pk, item.sk, _outcomes(reports, now), now, complete=True, effects=kept)
         return reports
 
     def _deliver_entry(self, entry: OutboxEffect | UnreadableEffect, now: int) -> DeliveryReport:
@@ -340,7 +261,7 @@ class DeliveryService:
         if not reports:
             return
         try:
-            self.ledger.record(item.pk, item.sk, reports, now, complete=False)
+            self.outbox.record(item.pk, item.sk, _outcomes(reports, now), now, complete=False)
         except Exception as error:  # the record is retried anyway, and the retry records them again
             logger.warning("progress not recorded", pk=item.pk, sk=item.sk, error_type=type(error).__name__)
 
@@ -356,7 +277,7 @@ class DeliveryService:
         report = DeliveryReport(effect_id, ticket_id, "invalid", "", (outcome,), error.reason)
         if is_outbox_key(pk) and sk:
             kept = delivered_effects(image.get("effects"))
-            self.ledger.record(pk, sk, [], now, complete=True, item_error=error.reason, effects=kept)
+            self.outbox.record(pk, sk, {}, now, complete=True, item_error=error.reason, effects=kept)
         return report
 
     def _park_unreadable(self, entry: UnreadableEffect, now: int) -> DeliveryReport:
@@ -513,6 +434,11 @@ class _FullInvocation:
         return self.TIMEOUT_MILLIS
 
 
+def _outcomes(reports: Sequence[DeliveryReport], now: int) -> dict[str, dict[str, Any]]:
+    """Each effect's outcome, once: the first report of an effect id is the one recorded."""
+    return {report.effect_id: report.outcome(now) for report in reversed(reports)}
+
+
 def _fail(code: str, detail: str) -> Callable[[], object]:
     def fail() -> object:
         raise PermanentDeliveryError(code, detail)
@@ -528,8 +454,13 @@ def build_delivery_service(
     session: Any | None = None,
     transport: Transport | None = None,
     sleep: Callable[[float], None] | None = None,
+    *,
+    outbox: OutboxStore | None = None,
+    persistence: BasePersistenceLayer | None = None,
 ) -> DeliveryService:
-    """The service from settings; the session and transport are the seams the local run and tests use."""
+    """The service from settings; the session, the transport, the outbox and the idempotency records'
+    persistence are the seams the local run and tests use (the outbox and the records are in the table
+    unless given)."""
     import time
 
     import boto3
@@ -542,7 +473,16 @@ def build_delivery_service(
     def client(name: str) -> Any:
         return session.client(name, config=AWS_CONFIG)
 
-    dynamodb = client("dynamodb")
+    if outbox is None or persistence is None:
+        dynamodb = client("dynamodb")
+        outbox = outbox or TableOutbox(dynamodb, settings.table_name, settings.retention_days)
+        persistence = persistence or DynamoDBPersistenceLayer(
+            table_name=settings.table_name,
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value=DELIVERY_PARTITION,
+            boto3_client=dynamodb,
+        )
     catalog = load_catalog(settings.catalog_path)
     poster = JsonPoster(
         transport or urllib_transport,
@@ -563,15 +503,8 @@ def build_delivery_service(
         slack=SlackWebhook(poster),
         mailer=SesMailer(client("ses"), settings.ses_sender),
         dead_letters=DeadLetterQueue(client("sqs"), settings.notifier_dlq_url),
-        ledger=OutboxLedger(dynamodb, settings.table_name, settings.retention_days),
-        reader=OutboxReader(dynamodb, settings.table_name),
-        persistence=DynamoDBPersistenceLayer(
-            table_name=settings.table_name,
-            key_attr="pk",
-            sort_key_attr="sk",
-            static_pk_value=DELIVERY_PARTITION,
-            boto3_client=dynamodb,
-        ),
+        outbox=outbox,
+        persistence=persistence,
         ladder_sizes={name: len(level.ladder) for name, level in catalog.levels.items()},
         record_ttl=settings.delivery_record_ttl,
     )

@@ -20,14 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from aws_lambda_powertools import Logger
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from infra.notify.errors import from_aws
 from infra.store.keys import unmarshal
-from infra.store.outbox import OUTBOX_PREFIX
+from infra.store.outbox import DEFAULT_RETENTION_DAYS, OUTBOX_PREFIX, Backlog, expiration
 from sla.effects import Alert, AlertKind, Effect, Notification, NotificationKind
 from sla.vocabulary import Locale, Metric
+
+logger = Logger(child=True)
+_serializer = TypeSerializer()
 
 # A Query is charged for every item it reads up to its Limit, so the first page reads what a steady stream
 # needs (the record's own item and the delivered one before it), and only a backlog reads on in larger pages.
@@ -210,28 +215,22 @@ def _entry(
     return OutboxEffect(effect_id, ticket_id, emitted_at, document, effect)
 
 
-@dataclass(frozen=True)
-class Backlog:
-    """What a stream record asks the notifier to do, in delivery order.
-
-    `items` are the ticket's outbox items not yet delivered whose sort key is at most the record's;
-    `own` says whether the record's own item is among them, was delivered already, or is not in the table.
-    """
-
-    items: tuple[dict[str, Any], ...]
-    own: Literal["pending", "delivered", "missing"]
-
-
-class OutboxReader:
-    """Reads a ticket's undelivered outbox items, newest first, back to the last one delivered.
+class TableOutbox:
+    """A table's outbox as the notifier uses it (infra.store.port.OutboxStore): reads a ticket's undelivered
+    items newest first, back to the last one delivered, and writes outcomes on the items.
 
     Delivery marks items in sort key order, so the first delivered item met going back ends the backlog:
-    a steady stream reads two items a record (its own and the one before).
+    a steady stream reads two items a record (its own and the one before). Outcomes go into the item's
+    `deliveries` map, one entry per effect (the stream filter ignores these updates); `delivered_at` is set
+    once every effect of the item is handled. The same update replaces `effects` by the text kept once
+    delivered (no contact address), and gives an item written without an `expiration` (before items had
+    one) its expiry, `retention_days` from delivery.
     """
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self.client = client
         self.table_name = table_name
+        self.retention_days = retention_days
 
     def backlog(self, pk: str, sk: str) -> Backlog:
         pending: list[dict[str, Any]] = []
@@ -264,3 +263,60 @@ class OutboxReader:
                 return Backlog(tuple(reversed(pending)), own)
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             kwargs["Limit"] = BACKLOG_PAGE
+
+    def record(
+        self,
+        pk: str,
+        sk: str,
+        outcomes: Mapping[str, Mapping[str, Any]],
+        now: int,
+        *,
+        complete: bool,
+        item_error: str | None = None,
+        effects: str | None = None,
+    ) -> None:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        # One entry an effect id (the mapping's keys): two paths to one map entry would make DynamoDB refuse
+        # the whole update.
+        for index, (effect_id, outcome) in enumerate(outcomes.items()):
+            names[f"#e{index}"] = effect_id
+            values[f":e{index}"] = _serializer.serialize(dict(outcome))
+            # The first outcome recorded stays: a retry finds the same one in the idempotency records.
+            sets.append(f"deliveries.#e{index} = if_not_exists(deliveries.#e{index}, :e{index})")
+        if complete:
+            values[":now"] = {"N": str(now)}
+            sets.append("delivered_at = if_not_exists(delivered_at, :now)")
+            names["#expiration"] = "expiration"
+            values[":expires"] = {"N": str(expiration(now, self.retention_days))}
+            sets.append("#expiration = if_not_exists(#expiration, :expires)")
+            if effects is not None:
+                # The same text whichever delivery writes it: a retry's rewrite changes nothing.
+                names["#effects"] = "effects"
+                values[":effects"] = {"S": effects}
+                sets.append("#effects = :effects")
+        if item_error:
+            values[":error"] = {"S": item_error}
+            sets.append("delivery_error = :error")
+        if not sets:
+            return
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            # Allowed prior state: the outbox item exists; never create a stray item from a stale record.
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        try:
+            self.client.update_item(**request)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                logger.warning("outbox item not found for the outcome", pk=pk, sk=sk)
+                return
+            raise from_aws(error, "dynamodb") from error
+        except BotoCoreError as error:
+            raise from_aws(error, "dynamodb") from error

@@ -134,15 +134,20 @@ class RouteSource:
         self.parameter_name = parameter_name
         self.secrets_prefix = secrets_prefix
         self.max_age = max_age
+        self._parsed: tuple[Any, Routes] | None = None  # the document last validated, and its routes
 
     def routes(self) -> Routes:
+        """The routes in force. The provider hands back its cached document until `max_age` runs out; that
+        document is validated once, not for every alert."""
         try:
             data = self.ssm.get(self.parameter_name, transform="json", max_age=self.max_age)
         except TransformParameterError as error:
             raise RoutesConfigError(f"{self.parameter_name}: not JSON ({error})") from None
         except GetParameterError as error:
             raise RoutesConfigError(f"{self.parameter_name}: cannot be read ({_cause(error)})") from None
-        return parse_routes(data, self.secrets_prefix)
+        if self._parsed is None or self._parsed[0] is not data:
+            self._parsed = (data, parse_routes(data, self.secrets_prefix))
+        return self._parsed[1]
 
     def secret(self, name: str) -> str:
         """A secret's value; a missing one is permanent (the effect is parked), throttling is transient."""

@@ -15,8 +15,8 @@ every field, the unset ones as `null`, and was written when a `null` plan field 
 `null`s are read as absent: the history means what it meant when it was folded.
 
 Personal data the engine never reads again is not stored (README, "Personal data"): `NOT_STORED` names
-the fields the edge validates and the codec then drops, the `subject` of a Ticket Opened and the
-`acknowledged_by` of an Alert Acknowledged. Decoding drops them too, from text stored before they were
+the fields the edge validates and the codec then drops, the `subject` of a Ticket Opened, the
+`acknowledged_by` of an Alert Acknowledged and the `comment` of a Satisfaction Rated. Decoding drops them too, from text stored before they were
 left out, so a decoded event never carries them (they read as None). The refused input kept for an
 operator goes through `redact_payload`: e-mail addresses replaced, free text removed.
 """
@@ -37,6 +37,7 @@ VERSION: Final = 1
 NOT_STORED: Final[Mapping[str, tuple[str, ...]]] = {
     "Ticket Opened": ("subject",),
     "Alert Acknowledged": ("acknowledged_by",),
+    "Satisfaction Rated": ("comment",),  # the customer's own words: no figure reads them
 }
 """Fields validated at the edge and then dropped: nothing reads them after the edge (personal data)."""
 _STAND_IN: Final = "-"  # satisfies a dropped field's constraints while the rest of the event is validated

@@ -5,7 +5,9 @@ The event log is the truth; the state item is a projection guarded by a version,
 state it allows, and a loser re-reads and re-folds. Item shapes and their bounds are documented in
 template.yaml. Every item stays bounded whatever the history: the log is kept in chunks, the state keeps
 the effect ids of open clocks only (a settled clock is remembered by a short digest of its key), a
-customer's tickets are items of their own, and the plan history keeps its latest changes.
+customer's tickets are items of their own, and the plan history keeps its latest changes. What a commit
+writes is decided by `infra.store.commit`, the same for the in-memory store of the local harness; this
+module writes it as one transaction, under the conditions of `infra.store.port.TicketStore.commit`.
 
 Items that hold personal data expire (README, "Personal data"): rejections and outbox items carry
 `expiration` (epoch seconds, `retention_days` after they are written), which the table's TTL acts on. A
@@ -14,75 +16,29 @@ rejection keeps its input redacted (infra.store.codec.redact_payload): no e-mail
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from infra.errors import AlreadyRecorded, VersionConflict, cancellation_reasons, translate
-from infra.store.codec import decode_event, encode_event, redact_payload, redact_text
+from infra.store.codec import decode_event, encode_event
+from infra.store.commit import CommitWrites, plan_commit, plan_history, rejection_item
 from infra.store.keys import marshal, plan_key, ticket_key, unmarshal
 from infra.store.keys import rejection_key as _rejection_key
-from infra.store.outbox import DEFAULT_RETENTION_DAYS, expiration, outbox_items
+from infra.store.outbox import DEFAULT_RETENTION_DAYS
+from infra.store.queue import TableQueue, history_expiration
+from infra.store.records import PlanRecord, TicketRecord, ticket_record
 from infra.store.timers import DueTimer, TimerIndex, timer_item
-from infra.views import ticket_view
-from sla.effects import Alert, Effect
+from sla.effects import Effect
 from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged
-from sla.fold import Folded, Rejection, clock_key
+from sla.fold import Folded, Rejection
 
 MAX_TRANSACTION_ITEMS = 100
-MAX_RAW_CHARS = 32_000
-LOG_CHUNK_EVENTS = 100
-"""Events per log chunk: a ticket of 2,000 events is 20 chunk items, one Query page."""
-LOG_CHUNK_BYTES = 200_000
-"""A chunk takes no more event text than this, far below DynamoDB's 400 KB an item."""
-PLAN_HISTORY_MAX = 100
-"""Plan changes kept per customer: a change older than the latest hundred no longer re-targets a re-fold."""
 
-_LOG_FIRST, _LOG_LAST = "LOG#", "LOG#~"
-
-
-@dataclass(frozen=True)
-class TicketRecord:
-    """A ticket as read in one Query: its accepted events and what its state item remembers."""
-
-    ticket_id: str
-    events: tuple[AnyTicketEvent, ...]
-    version: int
-    owner: str | None
-    emitted: frozenset[str]
-    timer: str | None
-    plan_version: int = 0  # the version of the customer's plan record the state was folded with
-    closed: frozenset[str] = frozenset()  # digests of settled clocks' keys
-    pages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # clock key -> routes paged, unresolved
-    log_chunk: int = 0  # the chunk the next event goes to
-    log_count: int = 0  # events in that chunk
-    log_bytes: int = 0  # event text in that chunk
-    status: str | None = None  # the ticket's status as last folded
-    registered: bool = False  # the ticket is listed among its customer's open tickets
-    withdrawn: dict[str, int] = field(default_factory=dict)  # clock key -> times its pages were withdrawn
-
-    def has_event(self, event_id: str) -> bool:
-        return any(event.event_id == event_id for event in self.events)
-
-
-@dataclass(frozen=True)
-class PlanRecord:
-    customer_id: str
-    changes: tuple[SupportPlanChanged, ...]
-    version: int
-    marked_version: int = 0  # the latest version whose open tickets were all marked due
-    marked_cursor_version: int = 0  # the version a marking in progress is for
-    marked_cursor: str | None = None  # where that marking resumes
-
-
-def clock_digest(key: str) -> str:
-    """A settled clock's key in 12 characters: what the state keeps of a clock that can say no more."""
-    return base64.urlsafe_b64encode(hashlib.blake2b(key.encode(), digest_size=9).digest()).decode()
+_LOG_FIRST = "LOG#"
 
 
 class Store:
@@ -93,6 +49,7 @@ class Store:
         self.table_name = table_name
         self.retention_days = retention_days  # of rejections and outbox items: their `expiration`
         self.timers = TimerIndex(client, table_name)
+        self.queue = TableQueue(client, table_name)  # the agents' queue and the answer history (read API)
         self._attempts = itertools.count()
 
     # -- due timers (infra.store.timers) ----------------------------------------------------------------
@@ -114,7 +71,7 @@ class Store:
         """The log chunks, state and timer of a ticket in one Query (the idempotency markers are skipped)."""
         items = self._query("pk = :pk AND sk >= :first", {":pk": f"TICKET#{ticket_id}", ":first": _LOG_FIRST})
         events: list[AnyTicketEvent] = []
-        found: dict[str, Any] = {"version": 0}
+        state = None
         timer = None
         for item in items:
             sort = item["sk"]
@@ -124,27 +81,10 @@ class Store:
                     for detail_type, text in item["events"]
                 )
             elif sort == "STATE":
-                found = item
+                state = item
             elif sort == "TIMER":
                 timer = item.get("gsi1sk")
-        pages = json.loads(found.get("pages") or "{}")
-        return TicketRecord(
-            ticket_id,
-            tuple(events),
-            int(found["version"]),
-            found.get("owner"),
-            frozenset(found.get("emitted") or ()),
-            timer,
-            int(found.get("plan_version") or 0),
-            frozenset(found.get("closed") or ()),
-            {key: tuple(routes) for key, routes in pages.items()},
-            int(found.get("log_chunk") or 0),
-            int(found.get("log_count") or 0),
-            int(found.get("log_bytes") or 0),
-            found.get("status"),
-            bool(found.get("registered")),
-            {key: int(count) for key, count in json.loads(found.get("withdrawn") or "{}").items()},
-        )
+        return ticket_record(ticket_id, tuple(events), state, timer)
 
     def _query(self, condition: str, values: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -257,125 +197,51 @@ class Store:
         got there first (the caller re-reads and re-folds), AlreadyRecorded when the new event did, and
         PermanentStoreError when DynamoDB refuses the write itself (no retry can help).
         """
-        fresh = self._fresh_effects(record, folded)
-        text = encode_event(new_event[1]) if new_event is not None else None
-        log = _log_after(record, text)
-        state, side_writes = self._state_and_rejections(record, log, folded, fresh, now, plans)
+        writes = plan_commit(record, new_event, folded, now, plans, self.retention_days)
         items: list[tuple[str, dict[str, Any]]] = []
-        if new_event is not None:
-            detail_type, event = new_event
+        if writes.event is not None:
+            event = writes.event.event
             items.append(("event", self._put_new(self._marker_item(record.ticket_id, event, now))))
-            assert text is not None
-            items.append(("log", self._log_append(record.ticket_id, log[0], detail_type, text)))
+            items.append(("log", self._log_append(record.ticket_id, writes)))
             key = {**_rejection_key(event.event_id), "sk": "EDGE"}  # an earlier, invalid delivery's refusal
             items.append(("edge", {"Delete": {"TableName": self.table_name, "Key": marshal(key)}}))
-        items.append(("state", self._state_put(record, state)))
-        items.append(
-            (
-                "timer",
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": marshal(timer_item(record.ticket_id, folded.next_due)),
-                    }
-                },
-            )
-        )
-        items.extend(
-            ("outbox", self._put_new(item))
-            for item in outbox_items(
-                record.ticket_id, record.version + 1, fresh, now, expiration(now, self.retention_days)
-            )
-        )
+        items.append(("state", self._state_put(record, writes.state)))
+        items.append(("timer", {"Put": {"TableName": self.table_name, "Item": marshal(writes.timer)}}))
+        if writes.queue is not None:  # a plain Put: the STATE's version condition orders it
+            items.append(("queue", {"Put": {"TableName": self.table_name, "Item": marshal(writes.queue)}}))
+        items.extend(("history", self._history_add(key, counts)) for key, counts in writes.history)
+        items.extend(("outbox", self._put_new(item)) for item in writes.outbox)
         if plans is not None:
             items.append(("plan", self._plan_check(plans)))
-        items.extend(self._registration(record, folded, state))
+        if writes.registration is not None:
+            registration = marshal(writes.registration)
+            if writes.registration_action == "put":
+                items.append(("registration", {"Put": {"TableName": self.table_name, "Item": registration}}))
+            else:
+                items.append(
+                    ("registration", {"Delete": {"TableName": self.table_name, "Key": registration}})
+                )
+        side_writes: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table_name, "Item": marshal(item)}} for item in writes.rejections
+        ]
+        side_writes.extend(
+            {
+                "Delete": {
+                    "TableName": self.table_name,
+                    "Key": marshal({**_rejection_key(event_id), "sk": "FOLD"}),
+                }
+            }
+            for event_id in writes.withdrawn
+        )
         room = MAX_TRANSACTION_ITEMS - len(items)
         if len(side_writes) > room:
             # Rejection records are idempotent puts and deletes: what does not fit in the transaction is
             # written first, and the transaction that records them in the state follows. A retry redoes both.
-            self._batch_write(side_writes[room:])
+            self._batch_write([_as_batch_request(write) for write in side_writes[room:]])
             side_writes = side_writes[:room]
-        items.extend(("rejection", self._as_transaction_item(write)) for write in side_writes)
+        items.extend(("rejection", write) for write in side_writes)
         self._transact(record, new_event, items)
-        return fresh
-
-    def _fresh_effects(self, record: TicketRecord, folded: Folded) -> tuple[Effect, ...]:
-        """The fold's effects not yet in the outbox: neither among the ids emitted nor of a settled clock."""
-        closed, emitted = record.closed, record.emitted
-        return tuple(
-            e
-            for e in folded.effects
-            if e.effect_id not in emitted and not (e.clock_key and clock_digest(e.clock_key) in closed)
-        )
-
-    def _state_and_rejections(
-        self,
-        record: TicketRecord,
-        log: tuple[int, int, int],
-        folded: Folded,
-        fresh: tuple[Effect, ...],
-        now: int,
-        plans: PlanRecord | None,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        settled = folded.settled
-        rejected = {f"rejected:{r.event_id}" for r in folded.rejected}
-        fresh_rejections = [r for r in folded.rejected if f"rejected:{r.event_id}" not in record.emitted]
-        withdrawn = sorted(e for e in record.emitted if e.startswith("rejected:") and e not in rejected)
-        settled_ids = {e.effect_id for e in folded.effects if e.clock_key and e.clock_key in settled}
-        emitted = (
-            (set(record.emitted) - set(withdrawn)) | {e.effect_id for e in fresh} | rejected
-        ) - settled_ids
-        pages = {key: list(routes) for key, routes in record.pages.items()}
-        for effect in fresh:
-            if isinstance(effect, Alert) and effect.kind in ("trigger", "resolve"):
-                routes = pages.setdefault(effect.clock_key, [])
-                if effect.kind == "trigger" and effect.route not in routes:
-                    routes.append(effect.route)
-                elif effect.kind == "resolve" and effect.route in routes:
-                    routes.remove(effect.route)
-        pages = {key: routes for key, routes in pages.items() if routes and key not in settled}
-        # A resolve for a clock the fold does not hold breached withdraws a page whose breach was undone: if
-        # a later event brings the breach back, its pages go out again as new effects (fold(withdrawn=...)).
-        breached = _breached_keys(folded)
-        generations = dict(record.withdrawn)
-        for key in {
-            e.clock_key
-            for e in fresh
-            if isinstance(e, Alert) and e.kind == "resolve" and e.clock_key not in breached
-        }:
-            generations[key] = generations.get(key, 0) + 1
-        generations = {key: count for key, count in generations.items() if key not in settled}
-        log_chunk, log_count, log_bytes = log
-        ticket = folded.state
-        state = {
-            **ticket_key(record.ticket_id, "STATE"),
-            "kind": "state",
-            "version": record.version + 1,
-            "owner": ticket.customer_id if ticket else None,
-            "status": ticket.status if ticket else None,
-            # The open clocks only: a view for an operator, bounded however many cycles the ticket had.
-            "state": json.dumps(_open_view(ticket)) if ticket else None,
-            "emitted": sorted(emitted) or None,
-            "closed": sorted(record.closed | {clock_digest(key) for key in settled}) or None,
-            "pages": json.dumps(pages, sort_keys=True) if pages else None,
-            "withdrawn": json.dumps(generations, sort_keys=True) if generations else None,
-            "plan_version": plans.version if plans is not None else None,
-            "log_chunk": log_chunk,
-            "log_count": log_count,
-            "log_bytes": log_bytes,
-            "registered": _registered(ticket) or None,
-            "folded_at": now,
-        }
-        side_writes = [
-            {"PutRequest": {"Item": marshal(self._rejection_item(r, None, now, "FOLD"))}}
-            for r in fresh_rejections
-        ]
-        side_writes.extend(
-            {"DeleteRequest": {"Key": marshal({**_rejection_key(w.removeprefix("rejected:")), "sk": "FOLD"})}}
-            for w in withdrawn
-        )
-        return state, side_writes
+        return writes.fresh
 
     def _transact(
         self,
@@ -421,16 +287,7 @@ class Store:
 
     def append_plan(self, record: PlanRecord, change: SupportPlanChanged, now: int) -> None:
         """Add a change to the customer's plan history, on condition that the history is the one read."""
-        earlier = record.changes
-        if "contact_email" in change.model_fields_set and change.contact_email is None:
-            # The customer's right to be forgotten: a cleared address is erased from the whole history, not
-            # only from this change on (a late notice for an earlier period then goes without an address).
-            earlier = tuple(
-                c.model_copy(update={"contact_email": None}) if c.contact_email is not None else c
-                for c in earlier
-            )
-        kept = sorted((*earlier, change), key=EventDetail.order_key)[-PLAN_HISTORY_MAX:]
-        history = [encode_event(c) for c in kept]
+        history = [encode_event(c) for c in plan_history(record, change)]
         # Allowed prior state: the plan history we read (none yet: no version attribute).
         condition = "attribute_not_exists(#version)" if record.version == 0 else "#version = :version"
         values: dict[str, Any] = {
@@ -464,7 +321,7 @@ class Store:
         Under `REJECTED#<event_id>` / `EDGE`, apart from the fold's verdicts (`FOLD`), so the two never
         collide; an accepted delivery of the same event id removes it.
         """
-        item = self._rejection_item(Rejection(event_id, reason), raw, now, "EDGE")
+        item = rejection_item(Rejection(event_id, reason), raw, now, "EDGE", self.retention_days)
         try:
             self.client.put_item(
                 TableName=self.table_name,
@@ -497,21 +354,6 @@ class Store:
             }
         }
 
-    def _registration(
-        self, record: TicketRecord, folded: Folded, state: dict[str, Any]
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """The ticket's entry among its customer's open tickets: put when first owned, deleted on close."""
-        ticket = folded.state
-        if ticket is None:
-            return []
-        key = marshal({"pk": f"CUSTOMER#{ticket.customer_id}", "sk": f"TICKET#{record.ticket_id}"})
-        if state["registered"] and not record.registered:
-            item = {**unmarshal(key), "kind": "registration", "registered_at": state["folded_at"]}
-            return [("registration", {"Put": {"TableName": self.table_name, "Item": marshal(item)}})]
-        if record.registered and not state["registered"]:
-            return [("registration", {"Delete": {"TableName": self.table_name, "Key": key}})]
-        return []
-
     def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
         # Allowed prior state: none. A marker, an outbox item or a rejection is written once, never replaced.
         return {
@@ -522,26 +364,21 @@ class Store:
             }
         }
 
-    def _log_append(self, ticket_id: str, chunk: int, detail_type: str, text: str) -> dict[str, Any]:
+    def _log_append(self, ticket_id: str, writes: CommitWrites) -> dict[str, Any]:
         """The new event (encoded) appended to its log chunk."""
+        assert writes.event is not None
         return {
             "Update": {
                 "TableName": self.table_name,
-                "Key": marshal(ticket_key(ticket_id, f"{_LOG_FIRST}{chunk:06d}")),
+                "Key": marshal(ticket_key(ticket_id, f"{_LOG_FIRST}{writes.log_chunk:06d}")),
                 # No condition of its own: the state's version condition in the same transaction orders it.
                 "UpdateExpression": "SET #kind = :kind, #events = list_append(if_not_exists(#events, :none), :new)",
                 "ExpressionAttributeNames": {"#kind": "kind", "#events": "events"},
                 "ExpressionAttributeValues": marshal(
-                    {":kind": "log", ":none": [], ":new": [[detail_type, text]]}
+                    {":kind": "log", ":none": [], ":new": [[writes.event.detail_type, writes.event.text]]}
                 ),
             }
         }
-
-    def _as_transaction_item(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A BatchWriteItem request as the same write inside a transaction."""
-        if "PutRequest" in request:
-            return {"Put": {"TableName": self.table_name, "Item": request["PutRequest"]["Item"]}}
-        return {"Delete": {"TableName": self.table_name, "Key": request["DeleteRequest"]["Key"]}}
 
     def _state_put(self, record: TicketRecord, state: dict[str, Any]) -> dict[str, Any]:
         # Allowed prior states: no item yet for the first write, else exactly the version we read.
@@ -553,49 +390,31 @@ class Store:
             put["ExpressionAttributeValues"] = marshal({":version": record.version})
         return {"Put": put}
 
+    def _history_add(self, key: dict[str, str], counts: dict[str, int]) -> dict[str, Any]:
+        """An answer-history item's counters, added to (ADD creates them at zero), and its expiration."""
+        names = {f"#a{n}": attribute for n, attribute in enumerate(sorted(counts))}
+        values: dict[str, Any] = {f":a{n}": counts[attribute] for n, attribute in enumerate(sorted(counts))}
+        values[":kind"], values[":expires"] = "history", history_expiration(key["sk"].removeprefix("DAY#"))
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": marshal(key),
+                "UpdateExpression": "ADD "
+                + ", ".join(f"{name} {name.replace('#', ':')}" for name in names)
+                + " SET #kind = :kind, #expiration = :expires",
+                "ExpressionAttributeNames": {**names, "#kind": "kind", "#expiration": "expiration"},
+                "ExpressionAttributeValues": marshal(values),
+            }
+        }
+
     @staticmethod
     def _marker_item(ticket_id: str, event: EventDetail, now: int) -> dict[str, Any]:
         # The event's idempotency key: its put fails when the event id was recorded before.
         return {**ticket_key(ticket_id, f"EVENT#{event.event_id}"), "kind": "event", "received_at": now}
 
-    def _rejection_item(self, rejection: Rejection, raw: str | None, now: int, source: str) -> dict[str, Any]:
-        """The reason, the input redacted (no e-mail address, no free text) and cut, and when it expires."""
-        return {
-            **_rejection_key(rejection.event_id),
-            "sk": source,
-            "kind": "rejected",
-            "event_id": rejection.event_id,
-            "reason": redact_text(rejection.reason),
-            "raw": redact_payload(raw)[:MAX_RAW_CHARS] if raw else None,
-            "rejected_at": now,
-            "expiration": expiration(now, self.retention_days),
-        }
 
-
-def _log_after(record: TicketRecord, text: str | None) -> tuple[int, int, int]:
-    """The log cursor (chunk, events in it, their bytes) once `text` is appended: a new chunk when the
-    current one is full. Without a new event, the cursor as it is."""
-    chunk, count, size = record.log_chunk, record.log_count, record.log_bytes
-    if text is None:
-        return chunk, count, size
-    if count >= LOG_CHUNK_EVENTS or (count and size + len(text) > LOG_CHUNK_BYTES):
-        chunk, count, size = chunk + 1, 0, 0
-    return chunk, count + 1, size + len(text)
-
-
-def _breached_keys(folded: Folded) -> set[str]:
-    ticket = folded.state
-    if ticket is None:
-        return set()
-    return {clock_key(ticket.ticket_id, c.metric, c.cause) for c in ticket.clocks if c.state == "breached"}
-
-
-def _registered(ticket: Any) -> bool:
-    """A ticket is among its customer's open tickets from its first fold until it is closed."""
-    return ticket is not None and ticket.status != "closed"
-
-
-def _open_view(ticket: Any) -> dict[str, Any]:
-    view = ticket_view(ticket)
-    view["clocks"] = [c for c in view["clocks"] if c["stopped_at"] is None]
-    return view
+def _as_batch_request(write: dict[str, Any]) -> dict[str, Any]:
+    """A transaction's Put or Delete as the same write in a BatchWriteItem request."""
+    if "Put" in write:
+        return {"PutRequest": {"Item": write["Put"]["Item"]}}
+    return {"DeleteRequest": {"Key": write["Delete"]["Key"]}}

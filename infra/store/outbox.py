@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from infra.views import effect_view
 from sla.effects import Effect
@@ -37,6 +38,18 @@ DEFAULT_RETENTION_DAYS = 30
 """Days outbox items and rejections are kept (infra.settings.EngineSettings.retention_days, SLA_RETENTION_DAYS)."""
 CONTACT_FIELD = "contact_email"
 """The field of a notification's view that holds personal data, dropped from the item once delivered."""
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What a stream record asks the notifier to do, in delivery order.
+
+    `items` are the ticket's outbox items not yet delivered whose sort key is at most the record's;
+    `own` says whether the record's own item is among them, was delivered already, or is not in the table.
+    """
+
+    items: tuple[dict[str, Any], ...]
+    own: Literal["pending", "delivered", "missing"]
 
 
 def expiration(now: int, retention_days: int) -> int:

@@ -6,6 +6,10 @@ Reading "oldest first" then means a merge: `DueReader` keeps one page per shard 
 head, fetching a shard's next page only when its page runs out, so what a sweep reads follows what it
 works, plus at most one page per shard.
 
+Both store adapters read the index the same way: `DueReader` merges the pages of `ShardedDueIndex.due_page`,
+which the DynamoDB `TimerIndex` answers with a Query of the GSI and the local harness's in-memory index with
+a sorted list per shard; positions are the index's sort keys, so a cursor means the same to either.
+
 A claim is a lease in the visibility-timeout sense: it moves the timer's index key to the lease's end, so a
 timer that is being worked, or whose re-fold failed and was never re-committed, leaves the head of the index
 and comes back behind what is due by then. The ticket's own due instant stays in `due_at`. A timer that keeps
@@ -18,6 +22,7 @@ from __future__ import annotations
 import heapq
 import json
 import zlib
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,10 +79,6 @@ class DueTimer:
     def shard(self) -> str:
         return due_shard(self.ticket_id)
 
-    def index_key(self) -> dict[str, Any]:
-        """The item's key in the index, as DynamoDB's ExclusiveStartKey wants it (table and index keys)."""
-        return marshal({**ticket_key(self.ticket_id, "TIMER"), "gsi1pk": self.shard, "gsi1sk": self.sort_key})
-
 
 @dataclass(frozen=True)
 class Claim:
@@ -89,32 +90,38 @@ class Claim:
     attempts: int
 
 
-def _timer(raw: dict[str, Any]) -> DueTimer:
-    item = unmarshal(raw)
-    sort_key = str(item["gsi1sk"])
-    due_at = item.get("due_at")
-    return DueTimer(
-        str(item["pk"]).removeprefix("TICKET#"),
-        sort_key,
-        int(sort_key.split("#", 1)[0]),
-        int(due_at) if due_at is not None else None,
-    )
+def due_bound(now: int) -> str:
+    """The greatest sort key of a timer due at `now`: the upper bound of what a sweep at `now` reads."""
+    return f"{now:012d}{_AFTER_EVERY_TICKET}"
+
+
+def ticket_of(sort_key: str) -> str:
+    """The ticket of an index sort key (`<epoch>#<ticket id>`; the ticket id may hold `#` itself)."""
+    return sort_key.split("#", 1)[1]
+
+
+def backed_off_until(claim: Claim, max_delay: int) -> int:
+    """When a timer whose re-fold failed is due again: lease × 2^(attempts - 1) after its claim, capped at
+    `max_delay`, and never before the lease ends."""
+    lease = claim.until - claim.claimed_at
+    delay = min(max_delay, lease << max(0, min(claim.attempts - 1, 32)))  # the shift: no float, no overflow
+    return claim.claimed_at + delay if delay > lease else claim.until
 
 
 @dataclass
 class _Shard:
     name: str
-    start: dict[str, Any] | None  # where this read began (None: the shard's oldest timer)
+    start: str | None  # the sort key this read began after (None: the shard's oldest timer)
     buffer: deque[DueTimer] = field(default_factory=deque)
-    next_key: dict[str, Any] | None = None
+    next_key: str | None = None
     pages: int = 0
-    done: bool = False  # DynamoDB said there is nothing after the last page
+    done: bool = False  # the index said there is nothing after the last page
     last_taken: DueTimer | None = None
     error: StoreError | None = None
 
-    def resume_key(self) -> dict[str, Any] | None:
+    def resume_key(self) -> str | None:
         if self.last_taken is not None:
-            return self.last_taken.index_key()
+            return self.last_taken.sort_key
         return self.start
 
     def exhausted(self) -> bool:
@@ -124,19 +131,19 @@ class _Shard:
 class DueReader:
     """The timers due at `now` in every shard, merged oldest first, read a page per shard at a time.
 
-    At most `max_pages` Queries per shard: a run's reads stay bounded even when every claim fails fast. Once
+    At most `max_pages` pages per shard: a run's reads stay bounded even when every claim fails fast. Once
     a shard's pages are spent the merge goes on without it: what it has left is backlog, the next run's head.
-    A shard whose Query fails is left out of this read (`errors`) and the others go on, as a failing ticket
+    A shard whose read fails is left out of this read (`errors`) and the others go on, as a failing ticket
     does not stop the sweep.
     """
 
     def __init__(
         self,
-        index: TimerIndex,
+        index: ShardedDueIndex,
         now: int,
         page_size: int,
         max_pages: int,
-        resume: dict[str, dict[str, Any] | None] | None = None,
+        resume: dict[str, str | None] | None = None,
     ) -> None:
         self.index = index
         self.now = now
@@ -144,16 +151,14 @@ class DueReader:
         self.max_pages = max_pages
         self.items_read = 0
         self.pages = 0
-        starts: dict[str, dict[str, Any] | None] = (
-            resume if resume is not None else dict.fromkeys(due_shards())
-        )
+        starts: dict[str, str | None] = resume if resume is not None else dict.fromkeys(due_shards())
         self._shards = {name: _Shard(name, start, next_key=start) for name, start in starts.items()}
         self._heads: list[tuple[str, str]] = []  # (sort key, shard) of each shard's oldest unread timer
         self._started = False
 
     @property
     def errors(self) -> list[tuple[str, StoreError]]:
-        """The shards whose Query failed in this read, with the error."""
+        """The shards whose read failed in this read, with the error."""
         return [(s.name, s.error) for s in self._shards.values() if s.error is not None]
 
     def peek(self) -> DueTimer | None:
@@ -184,9 +189,9 @@ class DueReader:
     def count_rest(self, max_pages: int) -> tuple[int, bool]:
         """How many due timers this read did not hand out, and whether that count is exact.
 
-        Read timers are counted from the pages in hand; the rest with Select=COUNT Queries (billed like a
-        read, but nothing transferred), at most `max_pages` in all: past that, or for a shard that failed,
-        the count is a lower bound.
+        Read timers are counted from the pages in hand; the rest by counting pages (`count_due`: on
+        DynamoDB a Select=COUNT Query, billed like a read, but nothing transferred), at most `max_pages` in
+        all: past that, or for a shard that failed, the count is a lower bound.
         """
         count, exact, budget = 0, True, max_pages
         for shard in self._shards.values():
@@ -203,12 +208,11 @@ class DueReader:
                     break
                 budget -= 1
                 try:
-                    page = self.index.query_due(shard.name, self.now, None, key, select_count=True)
+                    counted, key = self.index.count_due(shard.name, self.now, key)
                 except StoreError:
                     exact = False
                     break
-                count += int(page.get("Count", 0))
-                key = page.get("LastEvaluatedKey")
+                count += counted
                 if key is None:
                     break
         return count, exact
@@ -231,55 +235,48 @@ class DueReader:
         if shard.done or shard.error is not None or shard.pages >= self.max_pages:
             return
         try:
-            page = self.index.query_due(shard.name, self.now, self.page_size, shard.next_key)
+            timers, shard.next_key = self.index.due_page(shard.name, self.now, self.page_size, shard.next_key)
         except StoreError as error:
             shard.error = error
             return
         shard.pages += 1
         self.pages += 1
-        items = page.get("Items", [])
-        self.items_read += len(items)
-        shard.buffer.extend(_timer(raw) for raw in items)
-        shard.next_key = page.get("LastEvaluatedKey")
+        self.items_read += len(timers)
+        shard.buffer.extend(timers)
         shard.done = shard.next_key is None
 
 
-class TimerIndex:
-    """The due-index of one table."""
+class ShardedDueIndex(ABC):
+    """The due-index as every store adapter reads it: pages of a shard's due timers, merged by `DueReader`.
 
-    def __init__(self, client: Any, table_name: str) -> None:
-        self.client = client
-        self.table_name = table_name
+    An adapter answers `due_page` and `count_due` for one shard and implements the writes (`claim`,
+    `back_off`) under the conditions documented on them in `TimerIndex`; reading, paging and cursors are
+    the same code for all.
+    """
 
-    def query_due(
-        self,
-        shard: str,
-        now: int,
-        limit: int | None,
-        start: dict[str, Any] | None,
-        select_count: bool = False,
-    ) -> dict[str, Any]:
-        """A key condition on one shard, never a Scan: what is read is what is due, however many are open."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": INDEX,
-            "KeyConditionExpression": "gsi1pk = :shard AND gsi1sk <= :now",
-            "ExpressionAttributeValues": marshal(
-                {":shard": shard, ":now": f"{now:012d}{_AFTER_EVERY_TICKET}"}
-            ),
-            "ScanIndexForward": True,
-        }
-        if limit is not None:
-            kwargs["Limit"] = limit
-        if start is not None:
-            kwargs["ExclusiveStartKey"] = start
-        if select_count:
-            kwargs["Select"] = "COUNT"
-        try:
-            page: dict[str, Any] = self.client.query(**kwargs)
-        except ClientError as error:
-            raise translate(error) from error
-        return page
+    @abstractmethod
+    def due_page(
+        self, shard: str, now: int, limit: int, after: str | None
+    ) -> tuple[list[DueTimer], str | None]:
+        """Up to `limit` timers of `shard` due at `now` whose sort key is after `after`, oldest first, and the
+        key to read on after (None when the index says nothing follows)."""
+
+    @abstractmethod
+    def count_due(self, shard: str, now: int, after: str | None) -> tuple[int, str | None]:
+        """How many timers of `shard` due at `now` follow `after`, as far as one page of counting goes, and
+        where that page stopped (None: counted to the end)."""
+
+    @abstractmethod
+    def next_timer(self) -> int | None:
+        """The earliest instant any timer is due (a lease's end for a claimed one)."""
+
+    @abstractmethod
+    def claim(self, timer: DueTimer, now: int, lease_seconds: int) -> Claim | None:
+        """Take a due timer for one sweep, moving it in the index to the lease's end."""
+
+    @abstractmethod
+    def back_off(self, claim: Claim, max_delay: int) -> int:
+        """After a failed re-fold, keep the timer away longer (`backed_off_until`); returns when it is due."""
 
     def due(self, now: int, page_size: int, max_pages: int) -> DueReader:
         """A page per shard at a time, so a sweep stopped by its budget has read little it did not work."""
@@ -302,9 +299,76 @@ class TimerIndex:
             raise error
         return timers, reader.cursor()
 
+    def claim_timer(self, timer: DueTimer, now: int, lease_seconds: int) -> bool:
+        """`claim` for callers that only need to know whether they hold the timer."""
+        return self.claim(timer, now, lease_seconds) is not None
+
+
+def _timer(raw: dict[str, Any]) -> DueTimer:
+    item = unmarshal(raw)
+    sort_key = str(item["gsi1sk"])
+    due_at = item.get("due_at")
+    return DueTimer(
+        str(item["pk"]).removeprefix("TICKET#"),
+        sort_key,
+        int(sort_key.split("#", 1)[0]),
+        int(due_at) if due_at is not None else None,
+    )
+
+
+def _index_key(shard: str, sort_key: str) -> dict[str, Any]:
+    """A timer's key in the index, as DynamoDB's ExclusiveStartKey wants it (table and index keys)."""
+    return marshal({**ticket_key(ticket_of(sort_key), "TIMER"), "gsi1pk": shard, "gsi1sk": sort_key})
+
+
+def _last_sort_key(page: dict[str, Any]) -> str | None:
+    last = page.get("LastEvaluatedKey")
+    return str(unmarshal(last)["gsi1sk"]) if last else None
+
+
+class TimerIndex(ShardedDueIndex):
+    """The due-index of one DynamoDB table."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self.client = client
+        self.table_name = table_name
+
+    def _query_due(
+        self, shard: str, now: int, limit: int | None, after: str | None, select_count: bool = False
+    ) -> dict[str, Any]:
+        """A key condition on one shard, never a Scan: what is read is what is due, however many are open."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": INDEX,
+            "KeyConditionExpression": "gsi1pk = :shard AND gsi1sk <= :now",
+            "ExpressionAttributeValues": marshal({":shard": shard, ":now": due_bound(now)}),
+            "ScanIndexForward": True,
+        }
+        if limit is not None:
+            kwargs["Limit"] = limit
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = _index_key(shard, after)
+        if select_count:
+            kwargs["Select"] = "COUNT"
+        try:
+            page: dict[str, Any] = self.client.query(**kwargs)
+        except ClientError as error:
+            raise translate(error) from error
+        return page
+
+    def due_page(
+        self, shard: str, now: int, limit: int, after: str | None
+    ) -> tuple[list[DueTimer], str | None]:
+        page = self._query_due(shard, now, limit, after)
+        return [_timer(raw) for raw in page.get("Items", [])], _last_sort_key(page)
+
+    def count_due(self, shard: str, now: int, after: str | None) -> tuple[int, str | None]:
+        page = self._query_due(shard, now, None, after, select_count=True)
+        return int(page.get("Count", 0)), _last_sort_key(page)
+
     def next_timer(self) -> int | None:
-        """The earliest instant any timer is due (a lease's end for a claimed one), for a simulated clock
-        that skips idle minutes: the oldest of each shard's oldest, one item read per shard."""
+        """The oldest of each shard's oldest, one item read per shard (for a simulated clock that skips
+        idle minutes)."""
         earliest: int | None = None
         for shard in due_shards():
             try:
@@ -324,8 +388,8 @@ class TimerIndex:
         return earliest
 
     def claim(self, timer: DueTimer, now: int, lease_seconds: int) -> Claim | None:
-        """Take a due timer for one sweep, moving it in the index to the lease's end; None when another
-        sweep took it first or the ticket moved on (its timer was committed again since it was read)."""
+        """A conditional UpdateItem; None when another sweep took the timer first or the ticket moved on
+        (its timer was committed again since it was read)."""
         until = now + lease_seconds
         try:
             updated = self.client.update_item(
@@ -359,24 +423,13 @@ class TimerIndex:
         attempts = int(unmarshal(updated.get("Attributes", {})).get("attempts", 1))
         return Claim(timer, now, until, attempts)
 
-    def claim_timer(self, timer: DueTimer, now: int, lease_seconds: int) -> bool:
-        """`claim` for callers that only need to know whether they hold the timer."""
-        return self.claim(timer, now, lease_seconds) is not None
-
     def back_off(self, claim: Claim, max_delay: int) -> int:
-        """After a failed re-fold: keep the timer away for lease × 2^(attempts - 1), capped at `max_delay`.
-
-        Returns when the timer is due again. The first failure needs no write (the lease already says when);
-        a later one moves the key on, on condition that the lease is still ours, so a commit or a claim that
-        came in between wins.
-        """
-        lease = claim.until - claim.claimed_at
-        delay = min(
-            max_delay, lease << max(0, min(claim.attempts - 1, 32))
-        )  # the shift: no float, no overflow
-        if delay <= lease:
+        """The first failure needs no write (the lease already says when); a later one moves the key on, on
+        condition that the lease is still ours, so a commit or a claim that came in between wins (and the
+        timer is due again at the lease's end)."""
+        later = backed_off_until(claim, max_delay)
+        if later == claim.until:
             return claim.until
-        later = claim.claimed_at + delay
         ticket_id = claim.timer.ticket_id
         try:
             self.client.update_item(
