@@ -78,7 +78,8 @@ def entry_digest(entry: QueueEntry | None) -> str:
     """What the STATE item remembers of the QUEUE item, so a commit that changes nothing of it skips the Put."""
     if entry is None:
         return "-"
-    return clock_digest(json.dumps(asdict(entry), sort_keys=True))
+    # A frozen dataclass of scalars: its repr names every field in order, and costs a tenth of asdict + dumps.
+    return clock_digest(repr(entry))
 
 
 def entry_of(item: dict[str, Any]) -> QueueEntry:
