@@ -45,6 +45,16 @@ class AlreadyRecorded(StoreError):
     """The item exists already: the write was a repeat of one that landed."""
 
 
+class ConflictingEvent(StoreError):
+    """The event id already names another event: one of different content on the same ticket, or one on
+    another ticket. The first version is kept; the caller records this one as rejected with `reason`."""
+
+    def __init__(self, event_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.event_id = event_id
+        self.reason = reason
+
+
 def translate(error: ClientError, conflict_reasons: list[str] | None = None) -> StoreError:
     """Map a ClientError (and a cancelled transaction's per-item reasons) to the store's own errors."""
     code = error.response.get("Error", {}).get("Code", "")

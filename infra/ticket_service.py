@@ -14,8 +14,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from infra.edge import EdgeEvent, EdgeRejection, read_envelope, read_text
-from infra.errors import AlreadyRecorded, PermanentStoreError, TransientStoreError, VersionConflict
+from infra.errors import (
+    AlreadyRecorded,
+    ConflictingEvent,
+    PermanentStoreError,
+    TransientStoreError,
+    VersionConflict,
+)
 from infra.store import PlanRecord, TicketRecord
+from infra.store.commit import CONFLICTING_VERSION, event_digest
 from infra.store.port import TicketStore
 from sla.catalog import Catalog
 from sla.effects import Effect
@@ -140,8 +147,13 @@ class TicketService:
         ticket_id = event.ticket_id
         for attempt in range(self.max_attempts):
             record = self.store.load_ticket(ticket_id)
-            if record.has_event(event.event_id):
-                return Outcome("duplicate", event.event_id, ticket_id)
+            held = next((e for e in record.events if e.event_id == event.event_id), None)
+            if held is not None:
+                # A repeat is a duplicate; another event under the same id is refused, the first one kept.
+                if event_digest(held) == event_digest(event):
+                    return Outcome("duplicate", event.event_id, ticket_id)
+                self.store.record_rejection(event.event_id, CONFLICTING_VERSION, raw, now)
+                return Outcome("rejected", event.event_id, ticket_id, CONFLICTING_VERSION)
             owner = _owner(record.events)
             if owner is not None and event.customer_id is not None and event.customer_id != owner:
                 reason = "customer_id: the ticket belongs to another customer"
@@ -157,6 +169,9 @@ class TicketService:
                 effects = self.store.commit(record, (detail_type, event), folded, now, plans)
             except AlreadyRecorded:
                 return Outcome("duplicate", event.event_id, ticket_id)
+            except ConflictingEvent as conflict:  # another version, or an event of another ticket, came first
+                self.store.record_rejection(event.event_id, conflict.reason, raw, now)
+                return Outcome("rejected", event.event_id, ticket_id, conflict.reason)
             except VersionConflict:
                 self._backoff(attempt)
                 continue

@@ -163,6 +163,11 @@ def event(event_id: str) -> Key:
     return (TICKET, f"EVENT#{event_id}")
 
 
+def claim(event_id: str) -> Key:
+    """The table-wide claim of an event id (unique across tickets)."""
+    return (f"EVENTID#{event_id}", "EVENTID")
+
+
 def closed(step: Step, metric: str, cause: str) -> bool:
     """The STATE item remembers the clock started by `cause` as settled (a digest of its key)."""
     return clock_digest(f"T-1001/{metric}/{cause}") in set(step.after[(TICKET, "STATE")].get("closed") or ())
@@ -195,6 +200,7 @@ def test_ticket_opened_lands_as_event_state_timer_and_acknowledgement(pipeline: 
     assert step.response == OK
     assert step.added == {
         event("cp-evt-0002"),
+        claim("cp-evt-0002"),
         LOG,
         (TICKET, "STATE"),
         (TICKET, "TIMER"),
@@ -254,7 +260,7 @@ def test_hardware_replacement_requested_starts_its_clock_and_schedules_the_custo
     step = story_until(pipeline, "hardware-replacement-requested")
 
     assert step.response == OK
-    assert step.added == {event("cp-evt-0003"), outbox_key(2)}
+    assert step.added == {event("cp-evt-0003"), claim("cp-evt-0003"), outbox_key(2)}
     # The event joins the log chunk; the next timer is still the first response's warning.
     assert step.changed == {(TICKET, "STATE"), LOG}
     assert [t for t, _ in logged(step.after)] == ["Ticket Opened", "Hardware Replacement Requested"]
@@ -274,7 +280,11 @@ def test_ticket_message_posted_by_the_agent_meets_the_first_response(pipeline: P
 
     assert step.response == OK
     # No effect: no outbox item. The answer counts in the history behind the customers' visible wait.
-    assert step.added == {event("cp-evt-0004"), ("HISTORY#first_response#business#high", "DAY#2025-03-10")}
+    assert step.added == {
+        event("cp-evt-0004"),
+        claim("cp-evt-0004"),
+        ("HISTORY#first_response#business#high", "DAY#2025-03-10"),
+    }
     # The ticket now owes the replacement: its place in the agents' queue moves.
     assert step.changed == {(TICKET, "STATE"), (TICKET, "TIMER"), (TICKET, "INDEX#QUEUE"), LOG}
     assert step.after[(TICKET, "STATE")]["version"] == 3
@@ -294,7 +304,7 @@ def test_ticket_severity_changed_changes_the_severity_of_the_ticket(pipeline: Pi
     step = story_until(pipeline, "ticket-severity-changed")
 
     assert step.response == OK
-    assert step.added == {event("cp-evt-0005")}
+    assert step.added == {event("cp-evt-0005"), claim("cp-evt-0005")}
     assert step.changed == {(TICKET, "STATE"), (TICKET, "INDEX#QUEUE"), LOG}  # the queue shows the severity
     assert step.after[(TICKET, "STATE")]["version"] == 4
     assert step.state()["severity"] == "critical"
@@ -313,7 +323,11 @@ def test_alert_acknowledged_stops_the_ladder_of_the_breach(pipeline: Pipeline) -
         effect(f"notify:breach_apology:{REPLACEMENT}"),  # 12:25, after its 5 minutes' grace
         effect(f"{REPLACEMENT}:acknowledge:oncall-l2"),
     }
-    assert step.added == {event("cp-evt-0006"), outbox_key(5)}  # one outbox item: the commit's effects
+    assert step.added == {
+        event("cp-evt-0006"),
+        claim("cp-evt-0006"),
+        outbox_key(5),
+    }  # one outbox item: the commit's effects
     assert step.added_effects == fired
     # The queue shows the replacement breached (the sweeps that fired it committed no event).
     assert step.changed == {(TICKET, "STATE"), (TICKET, "TIMER"), (TICKET, "INDEX#QUEUE"), LOG}
@@ -341,6 +355,7 @@ def test_hardware_replacement_completed_stops_its_clock_and_resolves_the_page(pi
     # The replacement, answered late, counts in the history behind the customers' visible wait.
     assert step.added == {
         event("cp-evt-0007"),
+        claim("cp-evt-0007"),
         outbox_key(6),
         ("HISTORY#hardware_replacement#business#critical", "DAY#2025-03-10"),
     }
@@ -363,7 +378,7 @@ def test_ticket_status_changed_to_resolved_sends_the_survey(pipeline: Pipeline) 
     step = story_until(pipeline, "ticket-status-changed")
 
     assert step.response == OK
-    assert step.added == {event("cp-evt-0008"), outbox_key(7)}
+    assert step.added == {event("cp-evt-0008"), claim("cp-evt-0008"), outbox_key(7)}
     assert step.added_effects == {effect("notify:survey:1")}
     assert step.changed == {(TICKET, "STATE"), LOG}
     assert step.after[(TICKET, "STATE")]["version"] == 7
@@ -451,8 +466,14 @@ def test_the_same_event_from_three_threads_at_once_changes_the_table_once(
         outcomes = list(pool.map(lambda s: s.accept_raw(record["body"], now, record["messageId"]), services))
 
     assert sorted(o.status for o in outcomes) == ["accepted", "duplicate", "duplicate"]
-    # Each thread read, folded and tried its transaction once; two lost on the event's own condition.
-    assert [dict(c.calls) for c in clients] == [{"query": 1, "get_item": 1, "transact_write_items": 1}] * 3
+    # Each thread read, folded and tried its transaction once; two lost on the event's own condition, and
+    # read its id's claim to tell a repeat (the same content, same ticket) from a conflict.
+    calls = sorted((dict(c.calls) for c in clients), key=lambda calls: calls["get_item"])
+    assert (
+        calls
+        == [{"query": 1, "get_item": 1, "transact_write_items": 1}]
+        + [{"query": 1, "get_item": 2, "transact_write_items": 1}] * 2
+    )
     after = pipeline.scan()
     (accepted,) = [o for o in outcomes if o.status == "accepted"]
     added_effects = set(outbox_effects(after)) - set(outbox_effects(before))
@@ -693,6 +714,7 @@ def test_a_throttled_record_leaves_nothing_partial_and_lands_on_redelivery(
     after = pipeline.scan()
     assert {pk for pk, _ in set(after) - set(before)} == {
         "TICKET#T-2002",
+        "EVENTID#cp-evt-bad",  # the event id's table-wide claim
         "OUTBOX#T-2002",
         "CUSTOMER#C-7",  # T-2002's registration among C-7's open tickets
     }
@@ -847,14 +869,14 @@ def test_a_real_conflict_with_another_writer_loses_nothing(pipeline: Pipeline) -
 def test_one_new_event_for_an_existing_ticket_costs_one_query_and_one_transaction(pipeline: Pipeline) -> None:
     """Observed for an accepted event of an existing ticket: Query 1 (one page: the ticket's log chunk,
     STATE and TIMER; the idempotency markers are not read), GetItem 1 (the customer's plan),
-    TransactWriteItems 1 of 6 items (the event's marker, the log chunk's append, the removal of an edge
-    rejection of the event, STATE, TIMER, the check of the plan's version; an outbox item more when the
-    event decides effects).
+    TransactWriteItems 1 of 7 items (the event's marker, its id's table-wide claim, the log chunk's append,
+    the removal of an edge rejection of the event, STATE, TIMER, the check of the plan's version; an outbox
+    item more when the event decides effects).
 
     For comparison: a new ticket costs the same calls (its transaction also registers the ticket with its
-    customer, puts the acknowledgement's outbox item and its QUEUE item: 9 items); an event that changes
+    customer, puts the acknowledgement's outbox item and its QUEUE item: 10 items); an event that changes
     what the ticket owes Puts its QUEUE item, and one that settles an answered cycle adds to the answer
-    history (the reply here does both: 8 items); a plan change costs GetItem 1,
+    history (the reply here does both: 9 items); a plan change costs GetItem 1,
     UpdateItem 2 (the change, then the marking of the customer's open tickets done) and Query 1 (the open
     tickets: none here); a duplicate costs the Query alone, and a rejection a single conditional PutItem.
     """
@@ -873,13 +895,13 @@ def test_one_new_event_for_an_existing_ticket_costs_one_query_and_one_transactio
     calls.clear()
     assert deliver_sample(pipeline, "ticket-opened") == OK
     assert calls == {"Query": 1, "GetItem": 1, "TransactWriteItems": 1}
-    assert transaction_items[-1] == 9  # and its QUEUE item
+    assert transaction_items[-1] == 10  # and its QUEUE item
     calls.clear()
 
     assert deliver_sample(pipeline, "ticket-message-posted") == OK
     assert calls == {"Query": 1, "GetItem": 1, "TransactWriteItems": 1}
     assert items_read[-1] == 3  # LOG#000000, STATE, TIMER
-    assert transaction_items[-1] == 8  # the answer moves its QUEUE item and adds to the answer history
+    assert transaction_items[-1] == 9  # the answer moves its QUEUE item and adds to the answer history
 
     calls.clear()
     assert deliver_sample(pipeline, "ticket-message-posted") == OK

@@ -27,7 +27,7 @@ from infra.edge import EdgeEvent, read_envelope
 from infra.errors import TransientStoreError
 from infra.store import Store
 from infra.store.codec import encode_event
-from infra.store.commit import LOG_CHUNK_BYTES, LOG_CHUNK_EVENTS
+from infra.store.commit import LOG_CHUNK_BYTES, LOG_CHUNK_EVENTS, NewEvent, claim_item, marker_item
 from infra.store.keys import marshal, ticket_key, unmarshal
 from infra.store.timers import timer_item
 from infra.ticket_service import MAX_EVENTS_PER_TICKET, TicketService
@@ -160,7 +160,7 @@ def edge_event(envelope: dict[str, Any]) -> EdgeEvent:
 
 def prepared_history(ticket: str, envelopes: list[dict[str, Any]], received_at: int) -> list[dict[str, Any]]:
     """The items ingest writes for these events of a ticket, in its shapes: the log chunks (the store's
-    chunking, its codec), an idempotency marker per event, and a STATE that says where the log ends.
+    chunking, its codec), an idempotency marker and an event id claim per event, and a STATE that says where the log ends.
 
     The STATE is a stub (no clocks, nothing emitted): the service's re-fold of the ticket then commits the
     real one, deciding every effect of the history at once, as a sweep after a long absence would.
@@ -176,7 +176,8 @@ def prepared_history(ticket: str, envelopes: list[dict[str, Any]], received_at: 
             size = 0
         chunks[-1].append([read.detail_type, text])
         size += len(text)
-        markers.append(Store._marker_item(ticket, read.event, received_at))
+        new = NewEvent(read.detail_type, read.event, text)
+        markers.extend((marker_item(ticket, new, received_at), claim_item(ticket, new, received_at)))
     logs = [
         {**ticket_key(ticket, f"LOG#{n:06d}"), "kind": "log", "events": events}
         for n, events in enumerate(chunks)

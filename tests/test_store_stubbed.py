@@ -116,6 +116,7 @@ def test_a_conflict_is_re_read_and_re_folded_then_committed_once() -> None:
     first, second = transactions
     assert [_role(w) for w in first] == [
         "EVENT#cp-evt-0002",
+        "EVENTID#EVENTID",  # the event id's table-wide claim (unique across tickets)
         "LOG#000000",
         "REJECTED#",
         "STATE",

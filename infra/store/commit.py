@@ -9,19 +9,21 @@ what keeps the DynamoDB adapter and the in-memory one of the local harness from 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from infra.errors import AlreadyRecorded, ConflictingEvent, StoreError
 from infra.store.codec import encode_event, redact_payload, redact_text
-from infra.store.keys import rejection_key, ticket_key
+from infra.store.keys import event_id_key, rejection_key, ticket_key
 from infra.store.outbox import expiration, outbox_items
 from infra.store.queue import entry_digest, history_updates, queue_item
 from infra.store.records import PlanRecord, TicketRecord, clock_digest
 from infra.store.timers import timer_item
 from infra.views import ticket_view
 from sla.effects import Alert, Effect
-from sla.events import EventDetail, SupportPlanChanged
+from sla.events import EventDetail, SupportPlanChanged, excerpt
 from sla.fold import Folded, Rejection, TicketState, clock_key
 from sla.queue import queue_entry
 from sla.response_history import answers
@@ -43,12 +45,60 @@ class NewEvent:
     event: EventDetail
     text: str
 
+    @property
+    def digest(self) -> str:
+        return text_digest(self.text)
+
+
+CONFLICTING_VERSION = "event_id: already names another event (first version kept)"
+
+
+def text_digest(text: str) -> str:
+    """The content digest of an event's stored text (infra.store.codec.encode_event): 16 hex characters."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def event_digest(event: EventDetail) -> str:
+    """The content digest of an event: two deliveries of one event id agree on it iff their content does."""
+    return text_digest(encode_event(event))
+
+
+def other_ticket_reason(holder: str) -> str:
+    return (
+        f"event_id: already names an event of ticket {excerpt(holder)} (an event id is unique across tickets)"
+    )
+
+
+def collision(ticket_id: str, event_id: str, digest: str, held: tuple[str, str | None] | None) -> StoreError:
+    """What a commit whose event id is taken raises, given who holds it (ticket, digest of its first version):
+    AlreadyRecorded for a repeat of the same event on the same ticket (a holder without a digest, a marker
+    written before digests were kept, counts as the same, and so does a holder that cannot be found: markers
+    and claims never expire), ConflictingEvent for different content or another ticket."""
+    holder, held_digest = held if held is not None else (ticket_id, None)
+    if holder != ticket_id:
+        return ConflictingEvent(event_id, other_ticket_reason(holder))
+    if held_digest is not None and held_digest != digest:
+        return ConflictingEvent(event_id, CONFLICTING_VERSION)
+    return AlreadyRecorded(event_id)
+
+
+def marker_item(ticket_id: str, event: NewEvent, now: int) -> dict[str, Any]:
+    """The event's idempotency marker in its ticket's partition, with its content digest."""
+    key = ticket_key(ticket_id, f"EVENT#{event.event.event_id}")
+    return {**key, "kind": "event", "received_at": now, "digest": event.digest}
+
+
+def claim_item(ticket_id: str, event: NewEvent, now: int) -> dict[str, Any]:
+    """The table-wide claim of the event's id: written once, by the commit that accepts its first version."""
+    key = event_id_key(event.event.event_id)
+    return {**key, "kind": "eventid", "ticket_id": ticket_id, "digest": event.digest, "received_at": now}
+
 
 @dataclass(frozen=True)
 class CommitWrites:
-    """The writes of one commit. Applied all or nothing, on condition that the new event's marker is absent
-    (else AlreadyRecorded), the STATE item is still at `record.version` and the customer's plan record at
-    `plans.version` (else VersionConflict)."""
+    """The writes of one commit. Applied all or nothing, on condition that the new event's marker and its
+    id's table-wide claim are absent (else `collision`: AlreadyRecorded or ConflictingEvent), the STATE item
+    is still at `record.version` and the customer's plan record at `plans.version` (else VersionConflict)."""
 
     record: TicketRecord
     event: NewEvent | None

@@ -25,8 +25,17 @@ from botocore.exceptions import ClientError
 
 from infra.errors import AlreadyRecorded, VersionConflict, cancellation_reasons, translate
 from infra.store.codec import decode_event, encode_event
-from infra.store.commit import CommitWrites, plan_commit, plan_history, rejection_item
-from infra.store.keys import marshal, plan_key, ticket_key, unmarshal
+from infra.store.commit import (
+    CommitWrites,
+    NewEvent,
+    claim_item,
+    collision,
+    marker_item,
+    plan_commit,
+    plan_history,
+    rejection_item,
+)
+from infra.store.keys import event_id_key, marshal, plan_key, ticket_key, unmarshal
 from infra.store.keys import rejection_key as _rejection_key
 from infra.store.outbox import DEFAULT_RETENTION_DAYS
 from infra.store.queue import TableQueue, history_expiration
@@ -194,14 +203,18 @@ class Store:
         an earlier delivery that was invalid, is removed.
 
         Returns the effects this commit put into the outbox. Raises VersionConflict when another writer
-        got there first (the caller re-reads and re-folds), AlreadyRecorded when the new event did, and
+        got there first (the caller re-reads and re-folds), AlreadyRecorded when the new event did,
+        ConflictingEvent when its event id names another event (different content, or on another ticket), and
         PermanentStoreError when DynamoDB refuses the write itself (no retry can help).
         """
         writes = plan_commit(record, new_event, folded, now, plans, self.retention_days)
         items: list[tuple[str, dict[str, Any]]] = []
         if writes.event is not None:
             event = writes.event.event
-            items.append(("event", self._put_new(self._marker_item(record.ticket_id, event, now))))
+            items.append(("event", self._put_new(marker_item(record.ticket_id, writes.event, now))))
+            # The table-wide claim of the event id. Allowed prior state: none, whatever ticket: an event id
+            # names one event in the whole table; a taken one is read back to tell a repeat from a conflict.
+            items.append(("eventid", self._put_new(claim_item(record.ticket_id, writes.event, now))))
             items.append(("log", self._log_append(record.ticket_id, writes)))
             key = {**_rejection_key(event.event_id), "sk": "EDGE"}  # an earlier, invalid delivery's refusal
             items.append(("edge", {"Delete": {"TableName": self.table_name, "Key": marshal(key)}}))
@@ -240,13 +253,13 @@ class Store:
             self._batch_write([_as_batch_request(write) for write in side_writes[room:]])
             side_writes = side_writes[:room]
         items.extend(("rejection", write) for write in side_writes)
-        self._transact(record, new_event, items)
+        self._transact(record, writes.event, items)
         return writes.fresh
 
     def _transact(
         self,
         record: TicketRecord,
-        new_event: tuple[str, EventDetail] | None,
+        new_event: NewEvent | None,
         items: list[tuple[str, dict[str, Any]]],
     ) -> None:
         writes = [write for _, write in items]
@@ -262,8 +275,15 @@ class Store:
             reasons = cancellation_reasons(error)
             roles = [role for role, _ in items]
             for role, reason in zip(roles, reasons, strict=False):
-                if reason == "ConditionalCheckFailed" and role == "event" and new_event is not None:
-                    raise AlreadyRecorded(new_event[1].event_id) from error
+                if (
+                    reason == "ConditionalCheckFailed"
+                    and role in ("event", "eventid")
+                    and new_event is not None
+                ):
+                    held = self._event_holder(record.ticket_id, new_event.event.event_id)
+                    raise collision(
+                        record.ticket_id, new_event.event.event_id, new_event.digest, held
+                    ) from error
             for role, reason in zip(roles, reasons, strict=False):
                 if reason == "ConditionalCheckFailed":
                     raise VersionConflict(
@@ -407,10 +427,21 @@ class Store:
             }
         }
 
-    @staticmethod
-    def _marker_item(ticket_id: str, event: EventDetail, now: int) -> dict[str, Any]:
-        # The event's idempotency key: its put fails when the event id was recorded before.
-        return {**ticket_key(ticket_id, f"EVENT#{event.event_id}"), "kind": "event", "received_at": now}
+    def _event_holder(self, ticket_id: str, event_id: str) -> tuple[str, str | None] | None:
+        """Who holds a taken event id: (ticket, digest of its first version) from its table-wide claim, else
+        (a marker written before claims were kept) from the ticket's own marker; None when neither is found."""
+        claim = self._get(event_id_key(event_id))
+        if claim is not None:
+            return str(claim["ticket_id"]), claim.get("digest")
+        marker = self._get(ticket_key(ticket_id, f"EVENT#{event_id}"))
+        return (ticket_id, marker.get("digest")) if marker is not None else None
+
+    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        try:
+            answer = self.client.get_item(TableName=self.table_name, Key=marshal(key), ConsistentRead=True)
+        except ClientError as error:
+            raise translate(error) from error
+        return unmarshal(answer["Item"]) if "Item" in answer else None
 
 
 def _as_batch_request(write: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,11 @@ def rejection_key(event_id: str) -> dict[str, str]:
     return {"pk": f"REJECTED#{event_id}", "sk": "REJECTED"}
 
 
+def event_id_key(event_id: str) -> dict[str, str]:
+    """The table-wide claim of an event id: which ticket holds it, and the digest of its first version."""
+    return {"pk": f"EVENTID#{event_id}", "sk": "EVENTID"}
+
+
 def marshal(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
 

@@ -13,8 +13,8 @@ of the history. This store keeps the same things as the table, in the shapes the
 - each ticket's outbox in sort key order, and a stream of the items inserted since the engine last looked,
   so the local notifier hands over what changed instead of scanning for it.
 
-Conditions fail as the table's do (AlreadyRecorded, VersionConflict), and a commit applies all its writes
-or none. What it does not model are DynamoDB's own limits (item and transaction sizes): the table refuses
+Conditions fail as the table's do (AlreadyRecorded, ConflictingEvent, VersionConflict), and a commit applies
+all its writes or none. What it does not model are DynamoDB's own limits (item and transaction sizes): the table refuses
 those writes, this store takes them; the engine's own bounds (events per ticket) are the service's and hold
 on both.
 """
@@ -28,7 +28,7 @@ from typing import Any, Literal, cast
 
 from infra.errors import AlreadyRecorded, VersionConflict
 from infra.store.codec import decode_event, encode_event
-from infra.store.commit import plan_commit, plan_history, rejection_item
+from infra.store.commit import collision, plan_commit, plan_history, rejection_item
 from infra.store.outbox import DEFAULT_RETENTION_DAYS, OUTBOX_KIND, OUTBOX_PREFIX, Backlog, expiration
 from infra.store.queue import history_expiration
 from infra.store.records import PlanRecord, TicketRecord, ticket_record
@@ -162,6 +162,7 @@ class MemoryStore:
         self._plans: dict[str, PlanRecord] = {}
         self._registrations: dict[str, set[str]] = {}  # customer -> open tickets
         self._rejections: dict[tuple[str, str], dict[str, Any]] = {}  # (event id, EDGE or FOLD) -> item
+        self._event_ids: dict[str, tuple[str, str | None]] = {}  # event id -> (ticket, digest): EVENTID#
         self._stream: list[dict[str, Any]] = []  # outbox items inserted since `take_stream`, as inserted
 
     # -- tickets -----------------------------------------------------------------------------------------
@@ -188,8 +189,10 @@ class MemoryStore:
         ticket_id = record.ticket_id
         ticket = self._tickets.get(ticket_id)
         events = ticket.record.events if ticket is not None else ()
-        if writes.event is not None and any(e.event_id == writes.event.event.event_id for e in events):
-            raise AlreadyRecorded(writes.event.event.event_id)
+        if writes.event is not None and writes.event.event.event_id in self._event_ids:
+            # The table's marker and table-wide claim of the event id: a repeat, or a conflict.
+            event_id = writes.event.event.event_id
+            raise collision(ticket_id, event_id, writes.event.digest, self._event_ids[event_id])
         if (ticket.record.version if ticket is not None else 0) != record.version:
             raise VersionConflict(f"ticket {ticket_id}: state changed since it was read")
         if plans is not None and self.load_plans(plans.customer_id).version != plans.version:
@@ -198,6 +201,7 @@ class MemoryStore:
             # Read back from its stored text, as the table's log is: the codec drops what is not kept.
             stored = decode_event(writes.event.detail_type, writes.event.text)
             events = (*events, cast(AnyTicketEvent, stored))
+            self._event_ids[writes.event.event.event_id] = (ticket_id, writes.event.digest)
             self._rejections.pop((writes.event.event.event_id, "EDGE"), None)  # an earlier, invalid refusal
         self.timers.put(ticket_id, writes.timer["due_at"])
         if writes.queue is not None:

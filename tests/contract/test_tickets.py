@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra.errors import AlreadyRecorded, VersionConflict
+from infra.errors import AlreadyRecorded, ConflictingEvent, VersionConflict
 from infra.store.codec import decode_event, encode_event
+from infra.store.commit import CONFLICTING_VERSION
 from infra.store.records import TicketRecord
 from infra.store.timers import timer_sort_key
 from sla.effects import Effect
@@ -102,6 +103,43 @@ def test_an_event_recorded_before_is_a_duplicate_even_from_a_stale_read(adapter:
 
     with pytest.raises(AlreadyRecorded):
         adapter.store.commit(stale, ("Ticket Opened", event), fold_for(adapter, stale, event, T0), T0)
+
+
+def test_another_event_under_a_recorded_event_id_is_a_conflict_and_the_first_is_kept(
+    adapter: Adapter,
+) -> None:
+    commit(adapter, opened(T0), T0)
+    stale = adapter.store.load_ticket(TICKET)
+    first = message(T0 + MINUTE, event_id="evt-same")
+    commit(adapter, first, T0 + MINUTE)
+    before = adapter.store.load_ticket(TICKET)
+    other = message(T0 + 2 * MINUTE, "customer", event_id="evt-same")  # the same id, other content
+
+    with pytest.raises(ConflictingEvent) as raised:
+        adapter.store.commit(
+            stale, (other.detail_type, other), fold_for(adapter, stale, other, T0 + 2 * MINUTE), T0
+        )
+    assert raised.value.reason == CONFLICTING_VERSION
+    with pytest.raises(AlreadyRecorded):  # the same content again is a repeat
+        adapter.store.commit(stale, (first.detail_type, first), fold_for(adapter, stale, first, T0), T0)
+
+    after = adapter.store.load_ticket(TICKET)
+    assert after == before
+    assert [encode_event(e) for e in after.events if e.event_id == "evt-same"] == [encode_event(first)]
+
+
+def test_an_event_id_is_unique_across_tickets(adapter: Adapter) -> None:
+    commit(adapter, opened(T0, event_id="evt-shared"), T0)
+    before = adapter.store.load_ticket("T-other")
+    same_id = opened(T0, ticket="T-other", event_id="evt-shared")
+
+    with pytest.raises(ConflictingEvent) as raised:
+        commit(adapter, same_id, T0, ticket="T-other")
+
+    assert TICKET in raised.value.reason
+    assert raised.value.reason.startswith("event_id: already names an event of ticket")
+    assert adapter.store.load_ticket("T-other") == before  # nothing written
+    assert [e.event_id for e in adapter.store.load_ticket(TICKET).events] == ["evt-shared"]
 
 
 def test_a_commit_is_refused_when_the_plan_record_it_folded_with_changed(adapter: Adapter) -> None:
