@@ -297,10 +297,25 @@ class TicketEvent(EventDetail):
     customer_id: Identifier
 
 
+SUBJECT_MAX_CHARS: Final = 500
+NO_SUBJECT: Final = "(no subject)"
+
+
+def _fit_subject(subject: str) -> str:
+    """A subject too long is cut (with an ellipsis) and an empty one named, never refused: refusing the
+    Ticket Opened would leave every later event of the ticket refused too, and a customer's outage untracked
+    because of its title."""
+    if not subject:
+        return NO_SUBJECT
+    if len(subject) > SUBJECT_MAX_CHARS:
+        return subject[: SUBJECT_MAX_CHARS - 1] + "…"
+    return subject
+
+
 class TicketOpened(TicketEvent):
     detail_type: ClassVar[str] = "Ticket Opened"
     severity: Severity
-    subject: Annotated[str, Field(min_length=1, max_length=500)]
+    subject: Annotated[str, Field(strict=True), AfterValidator(_fit_subject)]
     category: Category | None = None
 
 

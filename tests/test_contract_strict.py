@@ -25,6 +25,7 @@ from sla.events import (
     MAX_SEQUENCE,
     SOURCE,
     STORED,
+    SUBJECT_MAX_CHARS,
     InvalidEvent,
     TicketOpened,
     parse_detail,
@@ -292,3 +293,42 @@ def test_a_body_that_is_not_an_event_object_is_a_rejection_naming_where(body: st
     read = read_text(body, to_epoch(RECEIVED), "m-1")
     assert isinstance(read, EdgeRejection)
     assert (read.event_id, read.reason) == ("m-1", reason)
+
+
+@pytest.mark.parametrize(
+    ("subject", "stored"),
+    [
+        ("x" * 500, "x" * 500),
+        ("x" * 501, "x" * 499 + "…"),
+        ("é" * 10_000, "é" * 499 + "…"),
+        ("", "(no subject)"),
+        ("   ", "(no subject)"),
+    ],
+)
+def test_a_subject_too_long_or_empty_is_fitted_not_refused(subject: str, stored: str) -> None:
+    """Refusing the Ticket Opened would refuse every later event of the ticket: the title never costs a ticket."""
+    detail = {
+        "event_id": "e-1",
+        "occurred_at": "2026-04-03T09:00:00Z",
+        "ticket_id": "T-1",
+        "customer_id": "C-1",
+        "severity": "high",
+        "subject": subject,
+    }
+    event = parse_detail("Ticket Opened", detail)
+    assert isinstance(event, TicketOpened)
+    assert event.subject == stored
+    assert len(event.subject) <= SUBJECT_MAX_CHARS
+
+
+def test_a_subject_must_still_be_text() -> None:
+    detail = {
+        "event_id": "e-1",
+        "occurred_at": "2026-04-03T09:00:00Z",
+        "ticket_id": "T-1",
+        "customer_id": "C-1",
+        "severity": "high",
+        "subject": 42,
+    }
+    with pytest.raises(InvalidEvent, match="subject"):
+        parse_detail("Ticket Opened", detail)

@@ -516,7 +516,11 @@ INVALID: dict[str, tuple[Callable[[], dict[str, Any]], str, str]] = {
         "'disk'",
     ),
     "unknown status": (lambda: with_detail("ticket-status-changed", status="snoozed"), "status", "'open'"),
-    "oversized field": (lambda: opened(subject="x" * 10_000), "subject", "500"),
+    "oversized field": (
+        lambda: with_detail("support-plan-changed", support_level="x" * 10_000),
+        "support_level",
+        "64",
+    ),
     "wrong source": (
         lambda: {**opened(), "source": "controlpanel.billing"},
         "source",
