@@ -328,9 +328,7 @@ def invalid_bodies(at: int) -> list[str]:
     broken_plan = body("Support Plan Changed", at, **plan, support_level="business", subject=SENTINEL_SUBJECT)
     return [
         body("Ticket Opened", at, **opened, severity="urgent"),  # refused by the edge: severity
-        body(
-            "Ticket Opened", at, **(opened | {"subject": SENTINEL_SUBJECT * 20}), severity="high"
-        ),  # too long
+        body("Ticket Opened", at, **opened, severity="high", category="gossip"),  # refused: category
         body(
             "Ticket Opened",
             at,
