@@ -10,43 +10,20 @@ fails these tests, never skips them: `make test` installs it.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from local.serve import Served, serving
+from tests.browser import headless
 from tests.query_story import NOW, QUEUE, epoch, story_lines
 
 AGENT_BOARD = "/v1/board?x-sla-scope=sla/agent"
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if found is None:  # a browser test that cannot run is a failure, not a skip: `make test` installs it
-        pytest.fail(
-            "chromium is missing: `make test` installs Debian's chromium (apt-get install -y chromium)"
-        )
-    return found
-
-
 def browse(url: str, profile: Path, *flags: str) -> str:
-    command = [
-        _chromium(),
-        "--headless",
-        "--no-sandbox",  # tests run as root in CI
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--no-first-run",
-        "--disable-extensions",
-        "--proxy-server=127.0.0.1:9",  # anything from outside would fail: the page must not need it
-        f"--user-data-dir={profile}",
-        *flags,
-        url,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+    return headless(url, profile, *flags).stdout
 
 
 @pytest.fixture(scope="module")

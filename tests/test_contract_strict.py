@@ -295,6 +295,17 @@ def test_a_body_that_is_not_an_event_object_is_a_rejection_naming_where(body: st
     assert (read.event_id, read.reason) == ("m-1", reason)
 
 
+def _opened_with_subject(subject: object) -> dict[str, object]:
+    return {
+        "event_id": "e-1",
+        "occurred_at": "2026-04-03T09:00:00Z",
+        "ticket_id": "T-1",
+        "customer_id": "C-1",
+        "severity": "high",
+        "subject": subject,
+    }
+
+
 @pytest.mark.parametrize(
     ("subject", "stored"),
     [
@@ -307,28 +318,12 @@ def test_a_body_that_is_not_an_event_object_is_a_rejection_naming_where(body: st
 )
 def test_a_subject_too_long_or_empty_is_fitted_not_refused(subject: str, stored: str) -> None:
     """Refusing the Ticket Opened would refuse every later event of the ticket: the title never costs a ticket."""
-    detail = {
-        "event_id": "e-1",
-        "occurred_at": "2026-04-03T09:00:00Z",
-        "ticket_id": "T-1",
-        "customer_id": "C-1",
-        "severity": "high",
-        "subject": subject,
-    }
-    event = parse_detail("Ticket Opened", detail)
+    event = parse_detail("Ticket Opened", _opened_with_subject(subject))
     assert isinstance(event, TicketOpened)
     assert event.subject == stored
     assert len(event.subject) <= SUBJECT_MAX_CHARS
 
 
 def test_a_subject_must_still_be_text() -> None:
-    detail = {
-        "event_id": "e-1",
-        "occurred_at": "2026-04-03T09:00:00Z",
-        "ticket_id": "T-1",
-        "customer_id": "C-1",
-        "severity": "high",
-        "subject": 42,
-    }
     with pytest.raises(InvalidEvent, match="subject"):
-        parse_detail("Ticket Opened", detail)
+        parse_detail("Ticket Opened", _opened_with_subject(42))

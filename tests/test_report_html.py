@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,36 +16,15 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from tests.browser import headless
 from tests.kpi_month import FROM, TO, month_events
 
 runner = CliRunner(env={"SLA_CATALOG_PATH": None})
 CHARTS = ("chart-compliance", "chart-reaction", "chart-csat")
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if found is None:  # a browser test that cannot run is a failure, not a skip: `make test` installs it
-        pytest.fail(
-            "chromium is missing: `make test` installs Debian's chromium (apt-get install -y chromium)"
-        )
-    return found
-
-
 def _browse(page: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        _chromium(),
-        "--headless",
-        "--no-sandbox",  # tests run as root in CI
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--no-first-run",
-        "--disable-extensions",
-        "--proxy-server=127.0.0.1:9",  # any fetch from outside would fail: the page must not need one
-        f"--user-data-dir={page.parent / 'profile'}",
-        *flags,
-        page.as_uri(),
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    return headless(page.as_uri(), page.parent / "profile", *flags)
 
 
 @pytest.fixture(scope="module")
