@@ -18,7 +18,10 @@ from bench import (
     query_cost,
     replay_latency,
     replay_scale,
+    report_throughput,
+    simulate_scale,
     store_cost,
+    storm_pages,
     sweep_cost,
 )
 
@@ -36,6 +39,12 @@ SECTIONS: list[tuple[str, Callable[[], None]]] = [
         query_cost.run,
     ),
     ("cold start: each handler's import and init against the bare stack, in fresh processes", cold_start.run),
+    (
+        "report throughput: a year (100,000 tickets) through the pure core, against replay on the memory backend",
+        report_throughput.run,
+    ),
+    ("storm control: pages sent for a 500-ticket outage, with and without incident links", storm_pages.run),
+    ("what-if at scale: a quarter of history (300,000 events) under two catalogs", simulate_scale.run),
 ]
 
 

@@ -19,7 +19,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from infra.catalog_source import CatalogError, load_catalog
 from sla import catalog_views
-from sla.catalog import Catalog
+from sla.catalog import Catalog, unknown_countries
 from sla.events import INSTANT_EXAMPLE, out_of_range
 
 if TYPE_CHECKING:
@@ -250,9 +250,13 @@ def fail(option: str, problem: str) -> NoReturn:
 
 def open_catalog(path: Path | None) -> Catalog:
     try:
-        return load_catalog(path)
+        catalog = load_catalog(path)
     except CatalogError as exc:
         fail("--catalog", str(exc))
+    problems = unknown_countries(catalog)  # the check a deployed function skips at cold start (slow import)
+    if problems:
+        fail("--catalog", f"{path or 'the packaged catalog'}: {'; '.join(problems)}")
+    return catalog
 
 
 def stdout_console() -> Console:

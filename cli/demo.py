@@ -35,6 +35,7 @@ from cli.app import (
     stdout_console,
 )
 from cli.demo_kpis import print_week_kpis
+from cli.demo_lines import demo_catalog
 from cli.demo_scenario import CUSTOMERS, HORIZON, Customer, customer_of, scenario_events
 from cli.serve import DEMO_COMMAND
 from infra.catalog_source import CatalogError
@@ -49,13 +50,21 @@ TIME_FORMAT = "%a %d %H:%M"  # weekday and day: the whole scenario is in April 2
 
 MESSAGE_WIDTH = 100  # a page or an e-mail as a panel: narrower than the 120 columns of the tables
 CHANNEL_NAMES = {"sns": "on-call topic (SNS)", "pagerduty": "PagerDuty", "slack": "Slack", "email": "e-mail"}
-ALERT_STYLES = {"warning": "yellow", "trigger": "bold red", "acknowledge": "cyan", "resolve": "green"}
+ALERT_STYLES = {
+    "warning": "yellow",
+    "trigger": "bold red",
+    "acknowledge": "cyan",
+    "resolve": "green",
+    "grouped": "dim",  # a breach page another ticket of its incident already sent (storm control)
+}
 NOTIFICATION_WORDS = {
     "acknowledged": "response due time quoted",
     "hardware_scheduled": "replacement ETA quoted",
     "breach_apology": "the commitment was missed",
     "hardware_completed": "the part was replaced",
     "survey": "how did we do?",
+    "incident_linked": "part of a known incident",
+    "incident_resolved": "the incident is resolved",
 }
 
 
@@ -89,22 +98,23 @@ def demo(
     # Checked before the engine starts, so that a bad catalog is a one-line error and not a half-started
     # backend.
     chosen = backend_choice(backend)
-    loaded = open_catalog(catalog)
-    missing = sorted({c.support_level for c in CUSTOMERS} - set(loaded.levels))
-    if missing:
-        fail("--catalog", f"the demo's customers are on levels the catalog lacks: {', '.join(missing)}")
+    with demo_catalog(catalog) as catalog_path:  # the packaged catalog and the demo's limited-support day
+        loaded = open_catalog(catalog_path)
+        missing = sorted({c.support_level for c in CUSTOMERS} - set(loaded.levels))
+        if missing:
+            fail("--catalog", f"the demo's customers are on levels the catalog lacks: {', '.join(missing)}")
 
-    from local.replay import replay_with_messages  # the engine loads only when replaying
+        from local.replay import replay_with_messages  # the engine loads only when replaying
 
-    events = scenario_events()
-    started = time.perf_counter()
-    try:
-        # What the channels received, read back from the engine's recording stand-ins, is shown as sent.
-        document, messages = replay_with_messages(
-            [json.dumps(event) for event in events], HORIZON, catalog, chosen
-        )
-    except CatalogError as error:
-        fail("--catalog", str(error))
+        events = scenario_events()
+        started = time.perf_counter()
+        try:
+            # What the channels received, read back from the engine's recording stand-ins, is shown as sent.
+            document, messages = replay_with_messages(
+                [json.dumps(event) for event in events], HORIZON, catalog_path, chosen
+            )
+        except CatalogError as error:
+            fail("--catalog", str(error))
     if output_format == "json":
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
@@ -167,6 +177,9 @@ def describe_event(event: dict[str, Any]) -> str:
         category = detail.get("category") or "ticket"
         return f"opened: {detail.get('severity')} {category} “{detail.get('subject')}”"
     if kind == "Ticket Message Posted":
+        line = detail.get("line")
+        if detail.get("visibility") != "public" and line:
+            return f"{detail.get('author')} of line {line} posts an internal note (meets its pickup only)"
         if detail.get("visibility") != "public":
             return f"{detail.get('author')} posts an internal note (meets and starts no clock)"
         if detail.get("author") == "agent":
@@ -186,7 +199,26 @@ def describe_event(event: dict[str, Any]) -> str:
         return f"{detail.get('acknowledged_by')} acknowledges the {detail.get('metric')} alert"
     if kind == "Satisfaction Rated":
         return f"customer rates the support {detail.get('rating')}/5 (CSAT)"
+    if kind == "Incident Declared":
+        return f"incident {detail.get('incident_id')} declared: {detail.get('summary')}"
+    if kind == "Ticket Linked To Incident":
+        return f"linked to incident {detail.get('incident_id')}"
+    if kind == "Incident Resolved":
+        return f"incident {detail.get('incident_id')} resolved"
+    if kind == "Ticket Escalated":
+        return f"escalated to line {detail.get('to_line')}: {detail.get('reason') or 'no reason given'}"
     return kind
+
+
+_KIND_WORDS = {
+    "warning": " of target",
+    "trigger": " breached",
+    "acknowledge": " acknowledged",
+    "resolve": " resolved",
+}
+"""What each kind of alert's subject says (sla.messages.alert_summary). A subject is matched by its words
+and route, not by how it ends: SNS cuts a subject at 99 characters, and a page to a fallback names two
+routes ("page 1/2 oncall-l1 for oncall-l2")."""
 
 
 def alert_subjects(document: dict[str, Any], messages: Sequence[Message]) -> list[str | None]:
@@ -200,7 +232,9 @@ def alert_subjects(document: dict[str, Any], messages: Sequence[Message]) -> lis
             (
                 m
                 for m in published
-                if m.key == alert["dedup_key"] and m.subject.rstrip().endswith(alert["route"])
+                if m.key == alert["dedup_key"]
+                and _KIND_WORDS.get(alert["kind"], alert["kind"]) in m.subject
+                and alert["route"] in m.subject
             ),
             None,
         )

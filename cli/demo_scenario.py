@@ -264,7 +264,13 @@ def scenario_events() -> list[dict[str, Any]]:
         event_id="demo-rating-201",
         rating=5,
     )
+    add_outage(s)  # Wednesday's outage with linked tickets (storm control): cli/demo_outage.py
+    add_lines(s)  # the night escalation to L2 and Thursday's limited support: cli/demo_lines.py
     return s.events
+
+
+from cli.demo_lines import add_lines  # noqa: E402  (it uses the customers above)
+from cli.demo_outage import add_outage  # noqa: E402  (it uses the customers above)
 
 
 def customer_of(customer_id: str | None) -> Customer | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,14 +18,15 @@ from cli.app import (
     open_catalog,
     parse_instant,
 )
-from sla.catalog_views import describe_schedule, due_document
-from sla.plans import DEFAULT_COUNTRY, DEFAULT_TIMEZONE, Due, check_country, check_timezone, explain_due
-from sla.vocabulary import COMPONENT_CLASS, COMPONENTS, METRICS, SEVERITIES, Component, Metric
+from sla.catalog import check_country, check_timezone
+from sla.catalog_views import describe_schedule, due_document, line_document
+from sla.plans import DEFAULT_COUNTRY, DEFAULT_TIMEZONE, Due, explain_due
+from sla.vocabulary import COMPONENT_CLASS, COMPONENTS, LEVEL_METRICS, SEVERITIES, Component, Metric
 
 
 def resolve_metric(metric: str | None, component: str | None) -> tuple[Metric, Component | None]:
     """`--component` implies a hardware replacement; any other metric with it is a contradiction to refuse."""
-    chosen = None if metric is None else choose("--metric", metric, METRICS, "metric")
+    chosen = None if metric is None else choose("--metric", metric, LEVEL_METRICS, "metric")
     if component is not None:
         part = choose("--component", component, COMPONENTS, "component")
         if chosen not in (None, "hardware_replacement"):
@@ -93,6 +94,15 @@ def due(
             help="Region of the country with its own holidays, e.g. BY for DE.",
         ),
     ] = None,
+    at_line: Annotated[
+        str | None,
+        typer.Option(
+            "--at-line",
+            metavar="LINE",
+            help="A support line (e.g. l2): which route its alerts page at --opened (its fallback when off "
+            "duty), and when a pickup started then falls due.",
+        ),
+    ] = None,
     output_format: Annotated[
         str, typer.Option("--format", metavar="FORMAT", help="text (for people) or json (for machines).")
     ] = "text",
@@ -113,6 +123,7 @@ def due(
     sla-engine due --level standard --severity low --opened 2026-05-08T09:00:00+03:00 \\
         --timezone Europe/Moscow --country RU
     sla-engine due --level premium --severity high --opened 2026-04-03T17:30:00+02:00 --format json
+    sla-engine due --level business --severity high --opened 2026-04-06T23:30:00+03:00 --at-line l2
     ```
     """
     if output_format not in FORMATS:
@@ -135,6 +146,9 @@ def due(
         check_country(country, subdivision)
     except ValueError as exc:
         fail("--subdivision", str(exc))
+    if at_line is not None and at_line not in loaded.lines:
+        known = ", ".join(loaded.lines) or "none (the catalog defines no lines)"
+        fail("--at-line", f"unknown line {at_line!r}; known: {known}")
     if loaded.level(level).target(resolved_metric, chosen_severity, resolved_component) is None:
         fail("--metric", f"level {level!r} promises no {resolved_metric} target")
     try:
@@ -152,7 +166,7 @@ def due(
     except ValueError as exc:  # a calendar of the catalog with no working time for 20 years
         fail("--catalog", f"calendar {loaded.level(level).calendar_name(resolved_metric)}: {exc}")
     if output_format == "json":
-        document = due_document(loaded, result, timezone, country, subdivision)
+        document = due_document(loaded, result, timezone, country, subdivision, at_line)
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
     typer.echo(f"due (UTC):    {iso_utc(result.at)}")
@@ -160,6 +174,27 @@ def due(
     typer.echo(f"opened:       {iso_utc(start)} = {iso_local(start, timezone)} {timezone}")
     typer.echo(f"target:       {describe_target(result)}")
     typer.echo(f"calendar:     {describe_schedule(loaded, result, timezone)}")
+    if at_line is not None:
+        for label, text in describe_line(line_document(loaded, at_line, start)):
+            typer.echo(f"{label + ':':<14}{text}")
+
+
+def describe_line(line: dict[str, Any]) -> list[tuple[str, str]]:
+    """`due --at-line` for people: the line's route and who it pages at the opening instant."""
+    route, paged = line["route"], line["paged_route"]
+    coverage = line["coverage"]
+    hours = (
+        coverage["description"]
+        if coverage["calendar"] is None
+        else f"{coverage['calendar']}: {coverage['description']}"
+    )
+    rows = [
+        ("line", f"{line['line']} ({hours})"),
+        ("paged route", paged if line["on_duty"] else f"{paged} ({route} is off duty at --opened)"),
+    ]
+    if line["pickup"] is not None:
+        rows.append(("pickup due", f"{line['pickup_due']} ({line['pickup']['human']} of the line's hours)"))
+    return rows
 
 
 FORMATS = ("text", "json")

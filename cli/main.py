@@ -4,7 +4,7 @@ The entry point: each command lives in its own module and adds itself to `cli.ap
 Imports stay light (no boto3, no holidays until a calendar needs them) so that `--help` answers at once.
 """
 
-from cli import demo, dlq, due, invoke, plans, replay, report, sample, serve  # noqa: F401  (each registers its command)
+from cli import demo, dlq, due, invoke, plans, replay, report, sample, serve, simulate  # noqa: F401  (each registers its command)
 from cli.app import app
 
 __all__ = ["app"]

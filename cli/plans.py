@@ -11,7 +11,7 @@ from rich.table import Table
 
 from cli.app import CatalogOption, app, describe_calendar, fail, human, open_catalog, stdout_console
 from sla.catalog import DEFAULT_LEVEL, Catalog
-from sla.catalog_views import components_by_class, plans_document
+from sla.catalog_views import components_by_class, lines_document, plans_document
 from sla.vocabulary import SEVERITIES
 
 
@@ -70,7 +70,48 @@ def plans_tables(catalog: Catalog) -> list[Table]:
             human(level.ack_timeout),
         )
     escalation.caption = f"A customer with no plan on record is served at {DEFAULT_LEVEL}."
-    return [responses, hardware, escalation]
+    return [responses, hardware, escalation, *lines_tables(catalog)]
+
+
+def lines_tables(catalog: Catalog) -> list[Table]:
+    """Support lines, routes on duty and limited-support periods (SPEC section 10), from `lines_document`."""
+    document = lines_document(catalog)
+    tables: list[Table] = []
+    if document["lines"]:
+        lines = Table(
+            title="Support lines (pickup: working time of the line's coverage)", box=box.SIMPLE_HEAD
+        )
+        for column in ("line", "route", "pickup", "coverage"):
+            lines.add_column(column, style="bold" if column == "line" else None)
+        for name, line in document["lines"].items():
+            pickup = line["pickup"]["human"] if line["pickup"] else "—"
+            lines.add_row(name, line["route"], pickup, line["coverage"]["description"])
+        lines.caption = f"A ticket starts at {document['entry_line']}; Ticket Escalated moves it."
+        tables.append(lines)
+    if document["routes"]:
+        routes = Table(title="Routes on duty (off duty, alerts go to the fallback)", box=box.SIMPLE_HEAD)
+        for column in ("route", "on duty", "fallback"):
+            routes.add_column(column, style="bold" if column == "route" else None)
+        for name, route in document["routes"].items():
+            routes.add_row(name, route["coverage"]["description"], route["fallback"])
+        routes.caption = "A route not listed is on duty 24/7."
+        tables.append(routes)
+    if document["limited_support"]:
+        limited = Table(title="Limited support (response targets, 24/7)", box=box.SIMPLE_HEAD)
+        for column in ("from", "to", "levels", "metric", *SEVERITIES):
+            limited.add_column(column, justify="right" if column in SEVERITIES else "left")
+        for period in document["limited_support"]:
+            levels = ", ".join(period["levels"]) if period["levels"] else "all"
+            for index, metric in enumerate(("first_response", "next_response")):
+                head = (period["from"], period["to"], levels) if index == 0 else ("", "", "")
+                limited.add_row(
+                    *head,
+                    metric.replace("_", " "),
+                    *(period[metric][s]["human"] for s in SEVERITIES),
+                    end_section=index == 1,
+                )
+        tables.append(limited)
+    return tables
 
 
 @app.command()
@@ -83,7 +124,9 @@ def plans(
     """Show the support catalog: what each level promises, where it is counted, and who is paged.
 
     Per level: coverage calendar, first and next response per severity, resolution where defined, hardware
-    replacement windows per component class, warning fractions, escalation ladder and ack timeout.
+    replacement windows per component class, warning fractions, escalation ladder and ack timeout. Then the
+    support lines (route, pickup, coverage), the routes' on-duty hours and fallbacks, and the periods of
+    limited support.
     In JSON every duration is given in seconds and in human form.
 
     Examples:

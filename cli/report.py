@@ -8,7 +8,6 @@ figures one per row (to pivot in a spreadsheet), HTML is one self-contained page
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
@@ -21,6 +20,7 @@ from rich.table import Table
 
 from cli.app import CatalogOption, app, choose, fail, human, open_catalog, stdout_console
 from cli.report_input import check_output, parse_period, read_history, report_skipped, write_output
+from infra.report.csv_text import RESPONSE_MEASURES, csv_text
 from sla.catalog import Catalog
 from sla.kpi_history import fold_history
 from sla.kpi_records import DIMENSIONS, Dimension, Records
@@ -28,24 +28,6 @@ from sla.kpis import Period
 from sla.kpis import report as kpi_report
 
 FORMATS = ("table", "json", "csv", "html")
-CSV_COLUMNS = (
-    "period_from",
-    "period_to",
-    "section",
-    *DIMENSIONS,
-    "item",
-    "measure",
-    "value",
-)
-RESPONSE_MEASURES = (
-    "count",
-    "mean_seconds",
-    "median_seconds",
-    "p90_seconds",
-    "median_working_seconds",
-    "waiting",
-    "unanswered",
-)
 
 
 def parse_by(values: list[str] | None) -> tuple[Dimension, ...]:
@@ -116,12 +98,10 @@ def report(
 
 def html_text(document: dict[str, Any], records: Records, catalog: Catalog, period: Period) -> str:
     try:
-        from cli.report_html import render_html  # matplotlib loads only for HTML
+        from infra.report.html import report_html  # matplotlib loads only for HTML
     except ImportError as error:
         fail("--format", f"html needs matplotlib ({error.name} is missing): pip install 'sla-engine[report]'")
-    from sla.kpi_series import series
-
-    return render_html(document, series(records.tickets, records.cycles, period, list(catalog.levels)))
+    return report_html(document, records, catalog, period)
 
 
 # -- tables -----------------------------------------------------------------------------------------------
@@ -254,52 +234,3 @@ def print_tables(document: dict[str, Any], output: Path | None) -> None:
     for table in kpi_tables(document):
         console.print(table)
     write_output(buffer.getvalue(), output)
-
-
-# -- CSV --------------------------------------------------------------------------------------------------
-
-
-def csv_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every figure as one row: what it is about (section, the group's key, item), what it measures, its value."""
-    rows: list[dict[str, Any]] = []
-
-    def add(
-        section: str, about: dict[str, Any], item: str, values: dict[str, Any], measures: tuple[str, ...]
-    ) -> None:
-        for measure in measures:
-            rows.append(
-                {"section": section, **about, "item": item, "measure": measure, "value": values[measure]}
-            )
-
-    tally = ("met", "breached", "percent")
-    for group in document["groups"]:
-        key = group["key"]
-        for entry in group["compliance"]:
-            add("compliance", key, entry["metric"], entry, tally)
-        add("reaction", key, "", group["reaction"], RESPONSE_MEASURES)
-        add("useful_response", key, "", group["useful_response"], RESPONSE_MEASURES)
-        add("csat", key, "", group["csat"], ("ratings", "good", "percent", "feedback_rate"))
-        for entry in group["hardware"]:
-            add("hardware", key, entry["component_class"], entry, tally)
-    for line in document["lines"]:
-        add(
-            "lines",
-            {"line": line["line"]},
-            "",
-            line,
-            ("escalations", "pickup_met", "pickup_breached", "median_pickup_seconds"),
-        )
-    for credit in document["credits"]:
-        about = {"customer": credit["customer_id"], "level": credit["support_level"]}
-        add("credits", about, "", credit, ("breaches", "hours_late", "percent"))
-    return rows
-
-
-def csv_text(document: dict[str, Any]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    period = {"period_from": document["period"]["from"], "period_to": document["period"]["to"]}
-    for row in csv_rows(document):
-        writer.writerow({**period, **{k: "" if v is None else v for k, v in row.items()}})
-    return buffer.getvalue()

@@ -77,8 +77,16 @@ def serve(
         except OSError as error:
             fail("--events", f"cannot read {events}: {error.strerror}")
     chosen = backend_choice(backend)
+    from contextlib import nullcontext
+
+    from cli.demo_lines import demo_catalog  # the demo's week runs on the demo's catalog
+
+    chosen_catalog = demo_catalog(catalog) if demo else nullcontext(catalog)
     try:
-        with serving(lines, standing, port, live, chosen, catalog, log=typer.echo) as served:
+        with (
+            chosen_catalog as catalog_path,
+            serving(lines, standing, port, live, chosen, catalog_path, log=typer.echo) as served,
+        ):
             clock = "runs on from" if live else "stands at"
             typer.echo(f"WARNING: {NOTICE}")
             typer.echo(

@@ -13,23 +13,19 @@ DynamoDB refuses (a key over its size limit, an item over 400 KB) and so retry f
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sla.events import (
-    IDENTIFIER_MAX_CHARS,
-    IDENTIFIER_PATTERN,
     SOURCE,
     EventDetail,
     InvalidEvent,
     excerpt,
+    is_identifier,
     json_kind,
     parse_detail,
 )
-
-_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -88,6 +84,4 @@ def read_envelope(
 
 def _usable_id(value: object) -> str | None:
     """An id to keep a rejection under, if `value` is one the contract allows: an item key has a size limit."""
-    if isinstance(value, str) and len(value) <= IDENTIFIER_MAX_CHARS and _IDENTIFIER.fullmatch(value):
-        return value
-    return None
+    return value if is_identifier(value) else None

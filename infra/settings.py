@@ -66,3 +66,12 @@ class NotifierSettings(EngineSettings):
     http_timeout_seconds: float = Field(default=3.0, gt=0, le=10)
     # Idempotency records outlive the stream's 24 h retention, so no redelivery can send twice.
     delivery_record_ttl: int = Field(default=172_800, ge=86_400)
+
+
+class ReportSettings(EngineSettings):
+    """The monthly report: the bucket it writes to (the template's REPORT_BUCKET) and the key prefix."""
+
+    model_config = SettingsConfigDict(populate_by_name=True)
+
+    report_bucket: str = Field(min_length=3, validation_alias="REPORT_BUCKET")
+    report_prefix: str = Field(default="reports/", pattern=r"^([^/].*/)?$", validation_alias="REPORT_PREFIX")

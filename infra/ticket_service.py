@@ -21,6 +21,7 @@ from infra.errors import (
     TransientStoreError,
     VersionConflict,
 )
+from infra.incident_service import IncidentService
 from infra.store import PlanRecord, TicketRecord
 from infra.store.commit import CONFLICTING_VERSION, event_digest
 from infra.store.port import TicketStore
@@ -30,12 +31,16 @@ from sla.events import (
     AlertAcknowledged,
     AnyTicketEvent,
     EventDetail,
+    IncidentDeclared,
+    IncidentResolved,
     SupportPlanChanged,
     TicketEvent,
+    TicketLinkedToIncident,
     TicketOpened,
     excerpt,
 )
-from sla.fold import Folded, fold
+from sla.fold import Folded
+from sla.incidents import IncidentNotice, fold_ticket
 
 Status = Literal["accepted", "duplicate", "rejected"]
 
@@ -48,6 +53,9 @@ class Outcome:
     reason: str | None = None
     effects: tuple[Effect, ...] = ()
     limit: bool = False  # refused by a bound of the store (events per ticket, item size), not by the contract
+    # In the ticket's log, even when the fold refuses it for now (an event before its Ticket Opened arrived):
+    # a later event may make the fold take it, so what follows from it (an incident link) must still happen.
+    stored: bool = False
 
 
 MAX_EVENTS_PER_TICKET = 2_000
@@ -73,6 +81,13 @@ class TicketService:
         self.sleep = sleep
         self.monotonic = monotonic
         self.mark_budget_seconds = mark_budget_seconds
+        # The incident partition (infra.incident_service), where the store keeps one: both adapters do.
+        partition = getattr(store, "incidents", None)
+        self.incidents = (
+            IncidentService(partition, self.append_notice, self.view, store.mark_due, monotonic=monotonic)
+            if partition is not None
+            else None
+        )
 
     # -- events in ---------------------------------------------------------------------------------------
 
@@ -89,8 +104,29 @@ class TicketService:
         event = read.event
         if isinstance(event, SupportPlanChanged):
             return self._change_plan(event, read.raw, now)
+        if isinstance(event, IncidentDeclared | IncidentResolved):
+            return self._incident(event, read.raw, now)
         assert isinstance(event, TicketEvent | AlertAcknowledged)
-        return self._append(read.detail_type, event, read.raw, now)
+        outcome = self._append(read.detail_type, event, read.raw, now)
+        # A link in the ticket's log joins its incident; a duplicate too: its first delivery may have stopped short.
+        linked = outcome.stored or outcome.status == "duplicate"
+        if isinstance(event, TicketLinkedToIncident) and linked and self.incidents is not None:
+            self.incidents.linked(event, now)
+        return outcome
+
+    def _incident(self, event: IncidentDeclared | IncidentResolved, raw: str, now: int) -> Outcome:
+        if self.incidents is None:
+            return self.reject(event.event_id, "detail-type: this store keeps no incidents", raw, now)
+        try:
+            accepted = self.incidents.accept(event, now)
+        except ConflictingEvent as conflict:  # its id names another event, of a ticket or an incident
+            return self.reject(event.event_id, conflict.reason, raw, now)
+        return Outcome("accepted" if accepted else "duplicate", event.event_id)
+
+    def append_notice(self, notice: IncidentNotice, now: int) -> Outcome:
+        """Copy an incident's phase into a linked ticket's log (sla.incidents): an event of the ticket like
+        any other, committed with its fold; a repeat is a duplicate."""
+        return self._append(notice.detail_type, notice, notice.model_dump_json(), now)
 
     def reject(self, event_id: str, reason: str, raw: str | None, now: int) -> Outcome:
         self.store.record_rejection(event_id, reason, raw, now)
@@ -142,7 +178,7 @@ class TicketService:
                 raise TransientStoreError(f"plan of customer {plans.customer_id}: tickets still to mark")
 
     def _append(
-        self, detail_type: str, event: TicketEvent | AlertAcknowledged, raw: str, now: int
+        self, detail_type: str, event: TicketEvent | AlertAcknowledged | IncidentNotice, raw: str, now: int
     ) -> Outcome:
         ticket_id = event.ticket_id
         for attempt in range(self.max_attempts):
@@ -165,6 +201,7 @@ class TicketService:
                 return Outcome("rejected", event.event_id, ticket_id, reason, limit=True)
             events: tuple[AnyTicketEvent, ...] = (*record.events, event)  # type: ignore[arg-type]
             folded, plans = self._fold(record, events, owner or event.customer_id, now)
+            folded = self._decide(record, folded, now)
             try:
                 effects = self.store.commit(record, (detail_type, event), folded, now, plans)
             except AlreadyRecorded:
@@ -181,8 +218,8 @@ class TicketService:
                 return Outcome("rejected", event.event_id, ticket_id, reason, limit=True)
             rejection = next((r for r in folded.rejected if r.event_id == event.event_id), None)
             if rejection is not None:
-                return Outcome("rejected", event.event_id, ticket_id, rejection.reason, effects)
-            return Outcome("accepted", event.event_id, ticket_id, effects=effects)
+                return Outcome("rejected", event.event_id, ticket_id, rejection.reason, effects, stored=True)
+            return Outcome("accepted", event.event_id, ticket_id, effects=effects, stored=True)
         raise TransientStoreError(f"ticket {ticket_id}: still conflicting after {self.max_attempts} attempts")
 
     def _backoff(self, attempt: int) -> None:
@@ -196,6 +233,7 @@ class TicketService:
         for attempt in range(self.max_attempts):
             record = self.store.load_ticket(ticket_id)
             folded, plans = self._fold(record, record.events, _owner(record.events), now)
+            folded = self._decide(record, folded, now)
             try:
                 return self.store.commit(record, None, folded, now, plans)
             except VersionConflict:
@@ -213,7 +251,7 @@ class TicketService:
     ) -> tuple[Folded, PlanRecord | None]:
         """The fold at `now`, told what was paged so far, and the plan record it used (the commit checks it)."""
         plans = self.store.load_plans(customer_id) if customer_id else None
-        folded = fold(
+        folded = fold_ticket(
             record.ticket_id,
             events,
             plans.changes if plans else (),
@@ -223,6 +261,10 @@ class TicketService:
             withdrawn=record.withdrawn,
         )
         return folded, plans
+
+    def _decide(self, record: TicketRecord, folded: Folded, now: int) -> Folded:
+        """Storm control's decision across tickets, before the commit (infra.incident_service)."""
+        return self.incidents.decide(record, folded, now) if self.incidents is not None else folded
 
 
 def _owner(events: tuple[AnyTicketEvent, ...]) -> str | None:

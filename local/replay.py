@@ -33,7 +33,7 @@ from sla.fold import Folded
 
 DAY = 86_400
 REDELIVERIES = 5
-TICKET_KEYS = ("ticket_id", "customer_id", "support_level", "severity", "status")
+TICKET_KEYS = ("ticket_id", "customer_id", "support_level", "severity", "status", "line")
 CLOCK_KEYS = (
     "metric",
     "cycle",
@@ -295,7 +295,9 @@ def document(engine: Engine, now: int) -> dict[str, Any]:
             alerts.append(
                 {
                     "at": iso(e["emitted_at"]),
-                    **{k: e[k] for k in ("ticket_id", "metric", "cycle", "kind", "route", "dedup_key")},
+                    **{k: e[k] for k in ("ticket_id", "metric", "cycle", "kind", "route")},
+                    "paged_route": e.get("paged_route") or e["route"],
+                    "dedup_key": e["dedup_key"],
                 }
             )
         else:

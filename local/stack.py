@@ -43,7 +43,7 @@ INGEST_DLQ = "IngestDeadLetterQueue"
 NOTIFIER_DLQ = "NotifierDeadLetterQueue"
 ONCALL_TOPIC = "OnCallTopic"
 OPS_TOPIC = "OpsAlarmTopic"
-FUNCTIONS = ("IngestFunction", "SweeperFunction", "NotifierFunction", "QueryFunction")
+FUNCTIONS = ("IngestFunction", "SweeperFunction", "NotifierFunction", "QueryFunction", "ReportFunction")
 
 
 class TemplateError(ValueError):
@@ -324,7 +324,35 @@ def _create_rule(session: boto3.Session, name: str, props: dict[str, Any]) -> di
     return {"Ref": name if bus == "default" else f"{bus}|{name}", "Arn": arn}
 
 
+def _create_bucket(session: boto3.Session, name: str, props: dict[str, Any]) -> dict[str, str]:
+    """A bucket with the template's encryption, public access block and versioning (its lifecycle and policy
+    are the deployed stack's concern: moto enforces neither)."""
+    client = session.client("s3")
+    name = name.lower()
+    client.create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": session.region_name or "eu-west-1"}
+    )
+    if "BucketEncryption" in props:
+        rules = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        client.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]} for r in rules
+                ]
+            },
+        )
+    if "PublicAccessBlockConfiguration" in props:
+        client.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+        )
+    if "VersioningConfiguration" in props:
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+    return {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
+
+
 _CREATORS: Mapping[str, Callable[[boto3.Session, str, dict[str, Any]], dict[str, str]]] = {
+    "AWS::S3::Bucket": _create_bucket,
     "AWS::DynamoDB::Table": _create_table,
     "AWS::SQS::Queue": _create_queue,
     "AWS::SNS::Topic": _create_topic,
@@ -333,6 +361,7 @@ _CREATORS: Mapping[str, Callable[[boto3.Session, str, dict[str, Any]], dict[str,
     "AWS::KMS::Key": _create_key,
 }
 _NAME_PROPERTY = {
+    "AWS::S3::Bucket": "BucketName",
     "AWS::DynamoDB::Table": "TableName",
     "AWS::SQS::Queue": "QueueName",
     "AWS::SNS::Topic": "TopicName",

@@ -6,11 +6,13 @@
 ARTIFACTS_DIR set; `make build` runs it directly when `sam` is not installed; tests/test_artifact.py runs it
 into a temporary directory. The package holds:
 
-- requirements.txt installed with `pip install --target` for the function's Runtime and Architectures as the
+- requirements.txt, and the function's own `requirements-<Function>.txt` when there is one (ReportFunction's
+  matplotlib: only the function that draws the report carries it), installed with `pip install --target` for the function's Runtime and Architectures as the
   template declares them (a function's own Properties, else Globals): `--platform manylinux2014_<machine>
   --python-version <X.Y> --implementation cp --only-binary=:all:`, with pip run by a Python of that version
   (pip evaluates dependency markers such as `python_version` against the interpreter that runs it), found on
-  PATH as `pythonX.Y` or under pyenv; no bytecode (`--no-compile`) and no console scripts (`bin/`);
+  PATH as `pythonX.Y` or under pyenv; no bytecode (`--no-compile`), no console scripts (`bin/`) and no data
+  files (`share/`);
 - minus boto3, botocore and s3transfer, and whatever only they needed (urllib3): the Lambda runtime provides
   boto3 and botocore as a matching pair, and a bundled botocore (aws-xray-sdk, the Powertools tracer's
   dependency, asks for one) would shadow the runtime's while its boto3 stays the runtime's;
@@ -204,7 +206,13 @@ def _installed(target: Path) -> dict[str, Path]:
     return found
 
 
-def prune(target: Path, requirements: Path, environment: dict[str, str]) -> list[str]:
+def requirement_files(function: str) -> list[Path]:
+    """What a function's package installs: requirements.txt, then the function's own additions."""
+    own = ROOT / f"requirements-{function}.txt"
+    return [REQUIREMENTS, *([own] if own.is_file() else [])]
+
+
+def prune(target: Path, requirements: list[Path], environment: dict[str, str]) -> list[str]:
     """Remove the runtime-provided distributions and what only they needed; return the removed names.
 
     Walks the requirements' dependency graph as the runtime would see it (markers evaluated for its Python
@@ -214,10 +222,11 @@ def prune(target: Path, requirements: Path, environment: dict[str, str]) -> list
     Requirement = _requirement_class()
     installed = _installed(target)
     pending = []
-    for raw in requirements.read_text(encoding="utf-8").splitlines():
+    lines = [(path, raw) for path in requirements for raw in path.read_text(encoding="utf-8").splitlines()]
+    for path, raw in lines:
         line = raw.split("#", 1)[0].strip()
         if line.startswith("-"):
-            raise BuildError(f"{requirements}: options such as {line.split()[0]!r} are not supported")
+            raise BuildError(f"{path}: options such as {line.split()[0]!r} are not supported")
         requirement = Requirement(line) if line else None
         if requirement and (
             requirement.marker is None or requirement.marker.evaluate({**environment, "extra": ""})
@@ -271,7 +280,7 @@ def _uninstall(target: Path, dist_info: Path) -> None:
             directory.rmdir()
 
 
-def install_requirements(python: str, target: Path, version: str, machine: str) -> None:
+def install_requirements(python: str, target: Path, version: str, machine: str, files: list[Path]) -> None:
     command = [
         python, "-m", "pip", "install",
         "--quiet", "--disable-pip-version-check", "--no-input", "--no-warn-script-location",
@@ -281,7 +290,7 @@ def install_requirements(python: str, target: Path, version: str, machine: str) 
         "--only-binary=:all:",
         "--no-compile",
         "--target", str(target),
-        "--requirement", str(REQUIREMENTS),
+        *(argument for path in files for argument in ("--requirement", str(path))),
     ]  # fmt: skip
     result = subprocess.run(command, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
@@ -300,8 +309,10 @@ def copy_packages(target: Path) -> None:
 
 
 def clean(target: Path) -> None:
-    """No console scripts, no bytecode: pip's `--no-compile` leaves none, and none may come from elsewhere."""
+    """No console scripts, no data files beside the packages (fonttools, matplotlib's dependency, installs a
+    man page under share/), no bytecode: pip's `--no-compile` leaves none, and none may come from elsewhere."""
     shutil.rmtree(target / "bin", ignore_errors=True)
+    shutil.rmtree(target / "share", ignore_errors=True)
     for cache in list(target.rglob("__pycache__")):
         shutil.rmtree(cache)
     for compiled in list(target.rglob("*.py[co]")):
@@ -316,8 +327,9 @@ def build(function: str, target: Path, template: Path, arch: str | None = None, 
     if target.exists() and any(target.iterdir()):
         raise BuildError(f"{target} is not empty: build into a new or empty directory")
     target.mkdir(parents=True, exist_ok=True)
-    install_requirements(python, target, version, machine)
-    removed = prune(target, REQUIREMENTS, target_environment(version, machine))
+    files = requirement_files(function)
+    install_requirements(python, target, version, machine, files)
+    removed = prune(target, files, target_environment(version, machine))
     clean(target)
     copy_packages(target)
     print(

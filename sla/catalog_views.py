@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sla.catalog import DEFAULT_LEVEL, WEEKDAYS, CalendarSpec, Catalog
+from sla.calendar import to_epoch
+from sla.catalog import DEFAULT_LEVEL, WEEKDAYS, CalendarSpec, Catalog, LimitedSupport
 from sla.durations import format_duration
+from sla.duty import on_duty, paged_route, provider_calendar
 from sla.plans import Due
 from sla.vocabulary import COMPONENT_CLASS, COMPONENTS, SEVERITIES, Component
 
@@ -47,8 +49,10 @@ def describe_calendar(spec: CalendarSpec) -> str:
         days = first.title() if first == last else f"{first.title()}–{last.title()}"
         parts.append(f"{days} {', '.join(f'{_clock(s)}–{_clock(e)}' for s, e in spans)}")
     text = "; ".join(parts)
+    if spec.timezone is not None:  # the provider's own hours
+        text += f" {spec.timezone}"
     if spec.public_holidays:
-        text += ", public holidays off"
+        text += f", public holidays of {spec.country} off" if spec.country else ", public holidays off"
     if spec.closed_dates:
         text += f", {len(spec.closed_dates)} closed date(s)"
     return text
@@ -108,6 +112,72 @@ def plans_document(catalog: Catalog) -> dict[str, Any]:
             for name, spec in catalog.calendars.items()
         },
         "levels": levels,
+        **lines_document(catalog),
+    }
+
+
+def _coverage(catalog: Catalog, name: str | None) -> dict[str, Any]:
+    if name is None:
+        return {"calendar": None, "description": "24/7"}
+    return {"calendar": name, "description": describe_calendar(catalog.calendars[name])}
+
+
+def _targets(period: LimitedSupport, metric: str) -> dict[str, Any]:
+    targets = getattr(period, metric)
+    return {s: _duration(targets.for_severity(s)) for s in SEVERITIES}
+
+
+def lines_document(catalog: Catalog) -> dict[str, Any]:
+    """Support lines, routes on duty and limited-support periods (SPEC section 10), for `plans`."""
+    return {
+        "entry_line": catalog.entry_line,
+        "lines": {
+            name: {
+                "route": line.route,
+                "pickup": None if line.pickup is None else _duration(line.pickup),
+                "coverage": _coverage(catalog, line.coverage),
+            }
+            for name, line in catalog.lines.items()
+        },
+        "routes": {
+            name: {"coverage": _coverage(catalog, route.coverage), "fallback": route.fallback}
+            for name, route in catalog.routes.items()
+        },
+        "limited_support": [
+            {
+                "from": iso_utc(period.starts),
+                "to": iso_utc(period.ends),
+                "levels": list(period.levels) if period.levels is not None else None,
+                "first_response": _targets(period, "first_response"),
+                "next_response": _targets(period, "next_response"),
+            }
+            for period in catalog.limited_support
+        ],
+    }
+
+
+def line_document(catalog: Catalog, line: str, at: datetime) -> dict[str, Any]:
+    """A line as `due --at-line` shows it: the route paged for it at `at` (its fallback when off duty), and
+    when a pickup started by an escalation at `at` would fall due on the line's hours."""
+    version = catalog.at(to_epoch(at))
+    spec = version.lines[line]
+    instant = to_epoch(at)
+    paged = paged_route(catalog, spec.route, instant)
+    pickup_due = (
+        None
+        if spec.pickup is None
+        else datetime.fromtimestamp(
+            provider_calendar(version, spec.coverage).after(instant, spec.pickup), UTC
+        )
+    )
+    return {
+        "line": line,
+        "route": spec.route,
+        "on_duty": on_duty(catalog, spec.route, instant),
+        "paged_route": paged,
+        "pickup": None if spec.pickup is None else _duration(spec.pickup),
+        "pickup_due": None if pickup_due is None else iso_utc(pickup_due),
+        "coverage": _coverage(version, spec.coverage),
     }
 
 
@@ -126,9 +196,15 @@ def describe_schedule(catalog: Catalog, due: Due, timezone: str) -> str:
 
 
 def due_document(
-    catalog: Catalog, due: Due, timezone: str, country: str, subdivision: str | None
+    catalog: Catalog,
+    due: Due,
+    timezone: str,
+    country: str,
+    subdivision: str | None,
+    line: str | None = None,
 ) -> dict[str, Any]:
-    """The due time for machines: the same facts as the text, instants in UTC (`...Z`) and local."""
+    """The due time for machines: the same facts as the text, instants in UTC (`...Z`) and local; with
+    `line`, who that line's route pages at the opening instant (`line_document`)."""
     return {
         "due": iso_utc(due.at),
         "due_local": iso_local(due.at, timezone),
@@ -146,4 +222,5 @@ def due_document(
             "name": due.calendar,
             "description": describe_schedule(catalog, due, timezone).removeprefix(f"{due.calendar}: "),
         },
+        "line": None if line is None else line_document(catalog, line, due.opened),
     }

@@ -11,9 +11,16 @@ from typing import Literal
 
 from sla.vocabulary import Locale, Metric
 
-AlertKind = Literal["warning", "trigger", "acknowledge", "resolve"]
+# `grouped`: a breach trigger under an incident page another ticket already sent (SPEC 6, sla.incidents).
+AlertKind = Literal["warning", "trigger", "acknowledge", "resolve", "grouped"]
 NotificationKind = Literal[
-    "acknowledged", "hardware_scheduled", "breach_apology", "hardware_completed", "survey"
+    "acknowledged",
+    "hardware_scheduled",
+    "breach_apology",
+    "hardware_completed",
+    "survey",
+    "incident_linked",
+    "incident_resolved",
 ]
 
 
@@ -34,6 +41,14 @@ class Alert:
     due_at: int | None = None
     support_level: str = ""
     clock_key: str = ""  # the clock's identity, by the event that started it (see sla.fold)
+    # Where it was delivered (SPEC sections 6 and 10): `route` off duty at `at` sends it to its fallback,
+    # recursively. Empty in records written before routes had coverage: there it is `route`.
+    paged_route: str = ""
+
+    @property
+    def delivered_to(self) -> str:
+        """The route the alert goes to: `paged_route`, or `route` for an alert recorded without one."""
+        return self.paged_route or self.route
 
 
 @dataclass(frozen=True, slots=True)

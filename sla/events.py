@@ -15,9 +15,10 @@ history accepted once must stay readable after an upgrade.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, Any, ClassVar, Final, TypeGuard
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -47,12 +48,49 @@ from sla.vocabulary import (
 
 SOURCE = "controlpanel.support"
 
-IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9._:@/+=-]+$"
+# An identifier (event, ticket, customer, message, server, agent, line) is opaque to the engine, but it
+# becomes part of item keys, dedup keys, URLs and log fields: letters and digits of any script (a control
+# panel may number tickets "тикет-42" or "dépannage-7"), their combining marks, and `. _ : @ / + = -`. Never
+# `#` (the key separator of the table), spaces or control characters. IDENTIFIER_PATTERN states the rule for
+# the JSON Schemas and the OpenAPI document (ECMA-262 with the `u` flag); `is_identifier` is the one check in
+# code: a regex engine's Unicode tables differ from Python's by version, and the edge and the models must
+# never disagree on a ticket's id.
+IDENTIFIER_PUNCTUATION: Final = "._:@/+=-"
+IDENTIFIER_PATTERN: Final = r"^[\p{L}\p{M}\p{N}._:@/+=-]+$"
 IDENTIFIER_MAX_CHARS: Final = 128
+
+
+def is_identifier(value: object) -> TypeGuard[str]:
+    """IDENTIFIER_PATTERN and its length bound, for a raw value that has not been through a model."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= IDENTIFIER_MAX_CHARS
+        and all(c in IDENTIFIER_PUNCTUATION or unicodedata.category(c)[0] in "LMN" for c in value)
+    )
+
+
+def check_identifier(value: str) -> str:
+    if not is_identifier(value):
+        raise PydanticCustomError(
+            "string_pattern_mismatch",
+            "String should match pattern '{pattern}'",
+            {"pattern": IDENTIFIER_PATTERN},
+        )
+    return value
+
+
 Identifier = Annotated[
-    str, Field(strict=True, min_length=1, max_length=IDENTIFIER_MAX_CHARS, pattern=IDENTIFIER_PATTERN)
+    str,
+    Field(
+        strict=True,
+        min_length=1,
+        max_length=IDENTIFIER_MAX_CHARS,
+        json_schema_extra={"pattern": IDENTIFIER_PATTERN},
+    ),
+    AfterValidator(check_identifier),
 ]
 ShortText = Annotated[str, Field(max_length=1000)]
+
 
 # Bounds of `occurred_at` against the receipt time (SPEC section 3): further out is a clock skew or a
 # producer bug, not a ticket's history, and would otherwise page for long-gone breaches or never fold.
@@ -383,6 +421,42 @@ class SatisfactionRated(TicketEvent):
     comment: Annotated[str, Field(max_length=10_000)] | None = None
 
 
+class TicketEscalated(TicketEvent):
+    """Functional escalation between support lines (SPEC section 10), up or down: the ticket moves to
+    `to_line`. Whether that line exists is the catalog's to say, so the fold refuses an unknown one (with
+    its reason), not the edge: a catalog edit must not make stored history unreadable."""
+
+    detail_type: ClassVar[str] = "Ticket Escalated"
+    to_line: Identifier
+    reason: ShortText | None = None
+
+
+INCIDENT_SERVERS_MAX: Final = 500
+"""Servers an incident may name: its record stays one bounded item (500 ids of 128 characters: 64 KB)."""
+
+
+class IncidentDeclared(EventDetail):
+    """A provider-wide incident (an outage), SPEC sections 3 and 6: its own partition, not a ticket, so it
+    names no ticket and no customer. Tickets are tied to it by `Ticket Linked To Incident`."""
+
+    detail_type: ClassVar[str] = "Incident Declared"
+    incident_id: Identifier
+    summary: Annotated[str, Field(strict=True, min_length=1, max_length=1000)]
+    server_ids: Annotated[tuple[Identifier, ...], Field(max_length=INCIDENT_SERVERS_MAX)] | None = None
+
+
+class TicketLinkedToIncident(TicketEvent):
+    """The ticket is a symptom of `incident_id`; the incident may be declared before or after (sla.incidents)."""
+
+    detail_type: ClassVar[str] = "Ticket Linked To Incident"
+    incident_id: Identifier
+
+
+class IncidentResolved(EventDetail):
+    detail_type: ClassVar[str] = "Incident Resolved"
+    incident_id: Identifier
+
+
 AnyTicketEvent = (
     TicketOpened
     | TicketMessagePosted
@@ -392,8 +466,10 @@ AnyTicketEvent = (
     | HardwareReplacementCompleted
     | AlertAcknowledged
     | SatisfactionRated
+    | TicketEscalated
+    | TicketLinkedToIncident
 )
-AnyEvent = AnyTicketEvent | SupportPlanChanged
+AnyEvent = AnyTicketEvent | SupportPlanChanged | IncidentDeclared | IncidentResolved
 
 DETAIL_MODELS: dict[str, type[EventDetail]] = {
     model.detail_type: model
@@ -407,6 +483,10 @@ DETAIL_MODELS: dict[str, type[EventDetail]] = {
         SupportPlanChanged,
         AlertAcknowledged,
         SatisfactionRated,
+        TicketEscalated,
+        IncidentDeclared,
+        TicketLinkedToIncident,
+        IncidentResolved,
     )
 }
 

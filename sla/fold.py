@@ -23,8 +23,16 @@ from heapq import heappop, heappush
 from operator import attrgetter
 from typing import TypeVar
 
-from sla.calendar import Calendar, Pause, after_with_pauses, compile_schedule, within_with_pauses
+from sla.calendar import (
+    Calendar,
+    Pause,
+    Schedule,
+    after_with_pauses,
+    compile_schedule,
+    within_with_pauses,
+)
 from sla.catalog import DEFAULT_LEVEL, Catalog, Level
+from sla.duty import paged_route
 from sla.effects import Alert, AlertKind, Effect, Notification, NotificationKind
 from sla.events import (
     AlertAcknowledged,
@@ -34,13 +42,17 @@ from sla.events import (
     HardwareReplacementRequested,
     SatisfactionRated,
     SupportPlanChanged,
+    TicketEscalated,
     TicketEvent,
+    TicketLinkedToIncident,
     TicketMessagePosted,
     TicketOpened,
     TicketSeverityChanged,
     TicketStatusChanged,
 )
 from sla.kpi_facts import FactsRecorder, TicketFacts
+from sla.limited import limited_level, limited_period
+from sla.lines import pickup_calendar, pickup_level, unknown_line
 from sla.plans import schedule_for
 from sla.vocabulary import ClockState, Component, Locale, Metric, Severity, Status
 
@@ -88,6 +100,7 @@ class Clock:
     # as the agents' queue, recomputes the working time left with them (`clock_calendar`).
     timezone: str = "Europe/Paris"
     country: str = "FR"
+    line: str | None = None  # line_pickup only: the support line whose pickup this is (SPEC section 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +112,7 @@ class TicketState:
     status: Status
     opened_at: int
     clocks: tuple[Clock, ...]
+    line: str | None = None  # the support line the ticket is at: the catalog's entry_line, then escalations
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +164,7 @@ class _Clock:
         "key",
         "level",
         "level_name",
+        "line",
         "metric",
         "paged",
         "paused_since",
@@ -196,6 +211,7 @@ class _Clock:
         self.server_id: str | None = None
         self.component: Component | None = None
         self.plan = _DEFAULT_PLAN  # the plan its calendar was made for (its zone and country)
+        self.line: str | None = None
         self.due_at: int | None = None
         self.timers: list[Timer] = []
         self.retime(start)
@@ -278,6 +294,7 @@ class _Clock:
             self.cause,
             self.plan.timezone,
             self.plan.country,
+            self.line,
         )
 
 
@@ -312,6 +329,7 @@ def _calendar(catalog: Catalog, plan: Plan, metric: Metric) -> Calendar:
 
 
 _DEFAULT_PLAN = Plan()
+_ALWAYS = compile_schedule(Schedule.always())
 
 
 def counting_calendar(
@@ -327,6 +345,8 @@ def counting_calendar(
     """
     version = catalog.at(started_at)
     known = level if level in version.levels else DEFAULT_LEVEL
+    if limited_period(version, known, metric, started_at) is not None:
+        return _ALWAYS  # a response clock started in a limited-support period counts 24/7
     return _calendar(version, Plan(known, timezone, country), metric)
 
 
@@ -384,6 +404,8 @@ class _Ticket:
         self.opened_at = 0
         self.surveyed = False
         self.facts = FactsRecorder()
+        self.line: str | None = None  # SPEC section 10: the catalog's entry_line, then each escalation's
+        self.pickup: _Clock | None = None  # the current line's pickup clock, if its line has a target
 
     # -- plans and clocks ---------------------------------------------------------------------------------
 
@@ -399,13 +421,23 @@ class _Ticket:
         cause: str,
         component: Component | None = None,
         server_id: str | None = None,
+        line: str | None = None,
     ) -> _Clock | None:
         plan = self.plan_at(at)
         catalog = self.catalog.at(at)  # the catalog version in force when the clock starts, kept for good
         if plan.support_level not in catalog.levels:
             plan = replace(plan, support_level=DEFAULT_LEVEL)  # a level sold before its version took effect
         level = catalog.level(plan.support_level)
-        target = level.target(metric, self.severity, component)
+        calendar: Calendar | None = None
+        if line is not None:  # a line's pickup (sla.lines): its target, its hours, its route
+            spec = catalog.lines[line]
+            level, calendar = pickup_level(level, spec), pickup_calendar(catalog, spec)
+            target: int | None = spec.pickup
+        else:
+            period = limited_period(catalog, plan.support_level, metric, at)
+            if period is not None:  # limited support (sla.limited): the period's targets, 24/7
+                level, calendar = limited_level(level, period), _ALWAYS
+            target = level.target(metric, self.severity, component)
         if target is None:
             return None
         cycle = self.cycles[metric] = self.cycles.get(metric, 0) + 1
@@ -416,11 +448,11 @@ class _Ticket:
             cause,
             plan.support_level,
             level,
-            _calendar(catalog, plan, metric),
+            calendar if calendar is not None else _calendar(catalog, plan, metric),
             at,
             target,
         )
-        clock.server_id, clock.component, clock.plan = server_id, component, plan
+        clock.server_id, clock.component, clock.plan, clock.line = server_id, component, plan, line
         if metric in PAUSABLE_METRICS and self.status == "pending_customer":
             self.pause(clock, at)
         self.clocks.append(clock)
@@ -483,9 +515,13 @@ class _Ticket:
 
     def page(self, clock: _Clock, step: int, at: int) -> None:
         route = clock.level.ladder[step]
-        clock.paged.append(route)
+        paged = paged_route(self.catalog, route, at)  # SPEC section 6: off duty, the route's fallback
+        clock.paged.append(paged)
         clock.schedule_ladder()
-        self.alert(clock, "trigger", route, at, f"trigger:{step}", step=step)
+        # A late event that moves the breach may move the step to an instant of another duty: a page to
+        # another route is another page (its own effect), so that every route resolved was paged.
+        suffix = f"trigger:{step}" if paged == route else f"trigger:{step}:{paged}"
+        self.alert(clock, "trigger", route, at, suffix, step=step, paged=paged)
 
     def alert(
         self,
@@ -496,9 +532,15 @@ class _Ticket:
         suffix: str,
         step: int = 0,
         fraction: float | None = None,
+        paged: str | None = None,
     ) -> None:
+        """An alert for `route`, delivered to `paged` (where coverage sends it at `at`). A warning's is
+        decided here; a trigger's by `page`, which records it; an acknowledge or resolve goes to a route
+        that was actually paged, so `route` is already where it goes."""
         # Positional, in the field order of Alert and Notification (the tests check every field's value):
         # effects are most of what a fold allocates, and keywords cost a third more.
+        if paged is None:
+            paged = paged_route(self.catalog, route, at) if kind == "warning" else route
         key = clock.key
         if kind != "warning" and self.withdrawn:
             suffix = _generation(suffix, self.withdrawn.get(key, 0))
@@ -517,6 +559,7 @@ class _Ticket:
                 clock.due_at,
                 clock.level_name,  # support_level
                 key,
+                paged,  # paged_route
             )
         )
 
@@ -542,8 +585,8 @@ class _Ticket:
 
     def paged_routes(self, clock: _Clock) -> list[str]:
         """The routes this clock's breach paged: by this fold, and by earlier deliveries it no longer makes."""
-        extra = [r for r in self.delivered.get(clock.key, ()) if r not in clock.paged]
-        return [*clock.paged, *extra] if extra else clock.paged
+        # Two steps may have fallen back to the same route: it is acknowledged and resolved once.
+        return list(dict.fromkeys([*clock.paged, *self.delivered.get(clock.key, ())]))
 
     # -- clock transitions --------------------------------------------------------------------------------
 
@@ -607,8 +650,28 @@ class _Ticket:
             self.complete_hardware(event, at)
         elif isinstance(event, SatisfactionRated):
             self.facts.rate(at, event.rating)  # feeds CSAT only: a rating starts and stops no clock
+        elif isinstance(event, TicketEscalated):
+            self.escalate(event, at)
+        elif isinstance(event, TicketLinkedToIncident):
+            pass  # checked above (opened, owner, not closed); its pages and notices are sla.incidents'
         else:
             self.acknowledge(event, at)
+
+    def escalate(self, event: TicketEscalated, at: int) -> None:
+        """SPEC section 10: the ticket moves to another line; the previous line's pickup, if still running,
+        is cancelled, and a line with a pickup target starts one, named by this escalation."""
+        catalog = self.catalog.at(at)
+        problem = unknown_line(catalog, event.to_line, self.line)
+        if problem is not None:
+            self.reject(event, problem)
+            return
+        if self.pickup is not None:
+            self.stop(self.pickup, at, "cancelled")  # a no-op once met, or stopped by the close
+        self.line = event.to_line
+        self.facts.escalate(at, event.to_line)
+        self.pickup = None
+        if catalog.lines[event.to_line].pickup is not None:
+            self.pickup = self.start_clock("line_pickup", at, event.event_id, line=event.to_line)
 
     def reject(self, event: TicketEvent | AlertAcknowledged, reason: str) -> None:
         self.rejected.append(Rejection(event.event_id, reason))
@@ -619,11 +682,20 @@ class _Ticket:
         self.severity = event.severity
         self.opened_at = at
         self.level_name = self.plan_at(at).support_level
+        self.line = self.catalog.at(at).entry_line
         first = self.start_clock("first_response", at, event.event_id)
         self.facts.open(at, event.severity, first.calendar if first else None)
         self.resolution = self.start_clock("resolution", at, event.event_id)
+        period = limited_period(self.catalog.at(at), self.level_name, "first_response", at)
+        limited = {"limited_until": int(period.ends.timestamp())} if period is not None else {}
         self.notify(
-            "acknowledged", at, "1", None, due_at=first.due_at if first else None, severity=self.severity
+            "acknowledged",
+            at,
+            "1",
+            None,
+            due_at=first.due_at if first else None,
+            severity=self.severity,
+            **limited,
         )
 
     def message(self, event: TicketMessagePosted, at: int) -> None:
@@ -631,6 +703,9 @@ class _Ticket:
         # section 4 says; only the useful-response figure (section 9) waits for an answer.
         if event.author == "agent":
             self.facts.reply(event, at)
+            pickup = self.pickup
+            if pickup is not None and event.line is not None and event.line == pickup.line:
+                self.stop(pickup, at, "met")  # any message of that line, internal notes included
         if event.visibility != "public":
             return
         if event.author == "agent":
@@ -790,6 +865,7 @@ class _Ticket:
                         clock.due_at if clock is not None else None,
                         clock.level_name if clock is not None else "",
                         key,
+                        route,  # paged_route: the delivered route it closes
                     )
                 )
 
@@ -814,6 +890,7 @@ class _Ticket:
             status=self.status,
             opened_at=self.opened_at,
             clocks=tuple(clock.freeze(now) for clock in self.clocks),
+            line=self.line,
         )
 
     def next_due(self) -> int | None:

@@ -49,6 +49,7 @@ class TicketFacts:
     ratings: tuple[tuple[int, int], ...] = ()  # (at, rating 1-5)
     first_reply: FirstResponse | None = None  # the first public agent message, of any kind
     first_answer: FirstResponse | None = None  # the first public agent message of kind `answer`
+    escalations: tuple[tuple[int, str], ...] = ()  # (at, line) of each Ticket Escalated the fold applied
 
 
 class FactsRecorder:
@@ -56,6 +57,7 @@ class FactsRecorder:
 
     __slots__ = (
         "calendar",
+        "escalations",
         "first_answer",
         "first_reply",
         "opened_at",
@@ -74,6 +76,7 @@ class FactsRecorder:
         self.ratings: list[tuple[int, int]] = []
         self.first_reply: FirstResponse | None = None
         self.first_answer: FirstResponse | None = None
+        self.escalations: list[tuple[int, str]] = []
 
     def open(self, at: int, severity: Severity, calendar: Calendar | None) -> None:
         """`calendar` is the ticket's first_response calendar: the level's coverage in the customer's zone."""
@@ -102,6 +105,9 @@ class FactsRecorder:
     def status(self, at: int, status: Status) -> None:
         self.statuses.append((at, status))
 
+    def escalate(self, at: int, line: str) -> None:
+        self.escalations.append((at, line))
+
     def rate(self, at: int, rating: int) -> None:
         self.ratings.append((at, rating))
 
@@ -113,4 +119,5 @@ class FactsRecorder:
             tuple(self.ratings),
             self.first_reply,
             self.first_answer,
+            tuple(self.escalations),
         )

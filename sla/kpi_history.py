@@ -8,7 +8,8 @@ ticket is folded once, as the engine folds it (same order, same rejections, same
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from sla.catalog import Catalog
 from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged, TicketOpened
@@ -16,9 +17,18 @@ from sla.fold import fold
 from sla.kpi_records import CycleRecord, Records, TicketRecord, records_of
 
 
-def fold_history(events: Iterable[EventDetail], catalog: Catalog, now: int) -> Records:
-    """Every ticket of `events` folded at `now` (epoch seconds), as records; events of other kinds (an
-    incident) are left out. Tickets come in ticket_id order, so the output does not depend on the input's."""
+@dataclass(frozen=True, slots=True)
+class TicketHistory:
+    """One ticket's events with the plan changes of the customers who opened it: what its fold takes."""
+
+    ticket_id: str
+    events: tuple[AnyTicketEvent, ...]
+    plan_changes: tuple[SupportPlanChanged, ...]
+
+
+def ticket_histories(events: Iterable[EventDetail]) -> Iterator[TicketHistory]:
+    """Each ticket of `events` in ticket_id order, so the output does not depend on the input's; events of
+    other kinds (an incident) are left out."""
     tickets: defaultdict[str, list[AnyTicketEvent]] = defaultdict(list)
     plans: defaultdict[str, list[SupportPlanChanged]] = defaultdict(list)
     for event in events:
@@ -26,13 +36,19 @@ def fold_history(events: Iterable[EventDetail], catalog: Catalog, now: int) -> R
             plans[event.customer_id].append(event)
         elif isinstance(event, AnyTicketEvent):
             tickets[event.ticket_id].append(event)
-    ticket_records: list[TicketRecord] = []
-    cycles: list[CycleRecord] = []
     for ticket_id in sorted(tickets):
         history = tickets[ticket_id]
-        owners = {e.customer_id for e in history if isinstance(e, TicketOpened)}
-        changes = [change for owner in sorted(owners) for change in plans.get(owner, ())]
-        found = records_of(fold(ticket_id, history, changes, catalog, now))
+        owners = sorted({e.customer_id for e in history if isinstance(e, TicketOpened)})
+        changes = tuple(change for owner in owners for change in plans.get(owner, ()))
+        yield TicketHistory(ticket_id, tuple(history), changes)
+
+
+def fold_history(events: Iterable[EventDetail], catalog: Catalog, now: int) -> Records:
+    """Every ticket of `events` folded at `now` (epoch seconds), as records."""
+    ticket_records: list[TicketRecord] = []
+    cycles: list[CycleRecord] = []
+    for ticket in ticket_histories(events):
+        found = records_of(fold(ticket.ticket_id, ticket.events, ticket.plan_changes, catalog, now))
         if found is not None:
             ticket_records.append(found[0])
             cycles.extend(found[1])

@@ -97,7 +97,7 @@ class TicketRecord:
     ratings: tuple[Rating, ...]
     resolutions: tuple[Mark, ...]
     agents: tuple[str, ...]  # agents who posted a public message on it, sorted
-    escalations: tuple[Mark, ...] = ()  # Ticket Escalated (SPEC section 10), once the fold records them
+    escalations: tuple[Mark, ...] = ()  # each Ticket Escalated the fold applied, with the line it went to
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +150,9 @@ def decided(clock: Clock) -> tuple[Outcome, int] | None:
     return None
 
 
-def cycle_records(state: TicketState, facts: TicketFacts) -> tuple[CycleRecord, ...]:
+def cycle_records(attributes: _Attributes) -> tuple[CycleRecord, ...]:
     """The decided cycles of a folded ticket."""
-    attributes = _Attributes(state, facts)
+    state = attributes.state
     records = []
     for clock in state.clocks:
         verdict = decided(clock)
@@ -170,14 +170,19 @@ def cycle_records(state: TicketState, facts: TicketFacts) -> tuple[CycleRecord, 
                 clock.due_at,
                 clock.stopped_at,
                 COMPONENT_CLASS[clock.component] if clock.component is not None else None,
-                attributes.key(at, clock.support_level),
+                _cycle_key(attributes.key(at, clock.support_level), clock),
             )
         )
     return tuple(records)
 
 
-def ticket_record(state: TicketState, facts: TicketFacts) -> TicketRecord:
-    attributes = _Attributes(state, facts)
+def _cycle_key(key: Key, clock: Clock) -> Key:
+    """A line_pickup cycle counts for the line it was owed by (sla.kpis' lines), whoever answered last."""
+    return key if clock.line is None else key._replace(line=clock.line)
+
+
+def ticket_record(attributes: _Attributes, facts: TicketFacts) -> TicketRecord:
+    state = attributes.state
     opened = state.opened_at
 
     def response(first: FirstResponse | None) -> Response | None:
@@ -200,6 +205,7 @@ def ticket_record(state: TicketState, facts: TicketFacts) -> TicketRecord:
             Mark(at, attributes.key(at)) for at, status in facts.statuses if status == "resolved"
         ),
         agents=_agents(facts.replies),
+        escalations=tuple(Mark(at, attributes.key(at), line) for at, line in facts.escalations),
     )
 
 
@@ -212,4 +218,5 @@ def records_of(folded: Folded) -> tuple[TicketRecord, tuple[CycleRecord, ...]] |
     state, facts = folded.state, folded.facts
     if state is None or facts is None:
         return None
-    return ticket_record(state, facts), cycle_records(state, facts)
+    attributes = _Attributes(state, facts)  # once: both records look the attributes up, and every commit asks
+    return ticket_record(attributes, facts), cycle_records(attributes)

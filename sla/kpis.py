@@ -29,7 +29,7 @@ from sla.calendar import from_epoch
 from sla.catalog import Catalog, Credit
 from sla.kpi_records import DIMENSIONS, CycleRecord, Dimension, Key, Response, TicketRecord
 from sla.kpi_stats import durations, nearest_rank, percent
-from sla.vocabulary import METRICS, SEVERITIES, ComponentClass, Metric
+from sla.vocabulary import LEVEL_METRICS, SEVERITIES, ComponentClass, Metric
 
 COMPONENT_CLASSES: Final[tuple[ComponentClass, ...]] = get_args(ComponentClass)
 CREDITED_METRICS: Final[frozenset[Metric]] = frozenset({"first_response", "hardware_replacement"})
@@ -91,7 +91,7 @@ class _Responses:
 
 @dataclass
 class _Group:
-    compliance: dict[Metric, _Tally] = field(default_factory=lambda: {m: _Tally() for m in METRICS})
+    compliance: dict[Metric, _Tally] = field(default_factory=lambda: {m: _Tally() for m in LEVEL_METRICS})
     hardware: dict[ComponentClass, _Tally] = field(
         default_factory=lambda: {c: _Tally() for c in COMPONENT_CLASSES}
     )

@@ -142,6 +142,16 @@ _EN = _Texts(
             "Please tell us how we did: reply to this message with a rating from 1 (poor) to 5 (excellent) "
             "and any comment. If the problem is not solved, just reply and we will reopen the ticket.",
         ),
+        "incident_linked": (
+            "[Ticket {ticket}] Your request is part of a known incident",
+            "Your request {ticket} is caused by an incident on our platform that our engineers are already "
+            "working on: {summary}\nWe will write to you as soon as it is resolved.",
+        ),
+        "incident_resolved": (
+            "[Ticket {ticket}] The incident affecting your request is resolved",
+            "The incident behind your request {ticket} was resolved on {at}: {summary}\n"
+            "Please check that your services run normally, and reply to this message if anything is wrong.",
+        ),
     },
 )
 
@@ -242,6 +252,16 @@ _FR = _Texts(
             "Dites-nous ce que vous en avez pensé : répondez à ce message avec une note de 1 (mauvais) à "
             "5 (excellent) et vos commentaires. Si le problème n'est pas réglé, répondez simplement et nous "
             "rouvrirons le ticket.",
+        ),
+        "incident_linked": (
+            "[Ticket {ticket}] Votre demande relève d'un incident connu",
+            "Votre demande {ticket} est causée par un incident sur notre plateforme, sur lequel nos "
+            "ingénieurs travaillent déjà : {summary}\nNous vous écrirons dès qu'il sera résolu.",
+        ),
+        "incident_resolved": (
+            "[Ticket {ticket}] L'incident à l'origine de votre demande est résolu",
+            "L'incident à l'origine de votre demande {ticket} a été résolu le {at} : {summary}\n"
+            "Vérifiez que vos services fonctionnent normalement, et répondez à ce message en cas de problème.",
         ),
     },
 )
@@ -344,10 +364,30 @@ _RU = _Texts(
             "5 (отлично), и при желании добавьте комментарий. Если проблема не решена, просто ответьте, "
             "и мы вновь откроем заявку.",
         ),
+        "incident_linked": (
+            "[Заявка {ticket}] Ваше обращение связано с известной аварией",
+            "Ваше обращение {ticket} вызвано аварией на нашей платформе, над которой уже работают наши "
+            "инженеры: {summary}\nМы напишем вам, как только она будет устранена.",
+        ),
+        "incident_resolved": (
+            "[Заявка {ticket}] Авария, затронувшая ваше обращение, устранена",
+            "Авария, вызвавшая ваше обращение {ticket}, устранена: {at}. {summary}\n"
+            "Пожалуйста, проверьте работу ваших сервисов и ответьте на это письмо, если что-то не так.",
+        ),
     },
 )
 
 _TEXTS: Mapping[str, _Texts] = {"en": _EN, "fr": _FR, "ru": _RU}
+
+_LIMITED: Mapping[str, str] = {
+    # SPEC section 10: an `acknowledged` notice of a ticket opened in a limited-support period says so, with
+    # the period's end in the customer's zone. Russian names the end after a colon: the instant is written
+    # in the nominative, which "до ..." would need in the genitive.
+    "en": "Support is limited until {until}: answers may take longer than usual.",
+    "fr": "Le support est limité jusqu'au {until} : les réponses peuvent prendre plus de temps que d'habitude.",
+    "ru": "Поддержка работает в ограниченном режиме, ответ может занять больше времени, чем обычно. "
+    "Окончание периода: {until}.",
+}
 
 
 def _zone(timezone: str) -> ZoneInfo:
@@ -428,10 +468,15 @@ def render_notification(notification: Notification) -> CustomerMessage:
         "metric": _word(texts.metrics, data.get("metric")),
         "component": _word(texts.components, data.get("component")),
         "server": str(data.get("server_id") or "?"),
+        "summary": str(data.get("summary") or ""),  # an incident's, as its declaration gave it
         "due": when(due),
         "at": when(notification.at),
     }
     subject, paragraph = texts.templates[_template_key(notification.kind, data, due)]
+    limited_until = _epoch(data.get("limited_until"))
+    if notification.kind == "acknowledged" and limited_until is not None:
+        paragraph = f"{paragraph}\n{_LIMITED[locale]}"
+        fields["until"] = when(limited_until)
     body = f"{texts.greeting}\n\n{paragraph.format(**fields)}\n\n{texts.signature}\n"
     return CustomerMessage(subject=subject.format(**fields), body=body, locale=locale)
 
@@ -456,12 +501,15 @@ def alert_summary(alert: Alert, ladder_size: int | None = None) -> str:
     clock = alert.metric if alert.cycle <= 1 else f"{alert.metric} #{alert.cycle}"
     head = f"{level}{alert.ticket_id} {clock}"
     due = f", due {_utc_time(alert.due_at, alert.at)}" if alert.due_at is not None else ""
+    # Off duty, the route's fallback was paged (SPEC section 6): the page says for whom it stands in ("page
+    # 1/2 oncall-l1 for oncall-l2"), short enough for an SNS subject (99 characters).
+    to = alert.route if alert.delivered_to == alert.route else f"{alert.delivered_to} for {alert.route}"
     if alert.kind == "warning":
         used = f" at {_percent(alert.fraction)} of target" if alert.fraction is not None else " at risk"
-        return f"{head}{used}{due} — {alert.route}"
+        return f"{head}{used}{due} — {to}"
     if alert.kind == "trigger":
         step = f"{alert.step + 1}/{ladder_size}" if ladder_size else f"{alert.step + 1}"
-        return f"{head} breached{due} — page {step} {alert.route}"
+        return f"{head} breached{due} — page {step} {to}"
     if alert.kind == "acknowledge":
         return f"{head} breach acknowledged — {alert.route}"
     return f"{head} breach resolved — {alert.route}"

@@ -9,46 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sla.calendar import Schedule, WorkingTime
-from sla.catalog import Catalog
-from sla.vocabulary import COMPONENTS, METRICS, SEVERITIES, Component, Metric, Severity
+from sla.catalog import CalendarSpec, Catalog, check_country, check_timezone
+from sla.vocabulary import COMPONENTS, LEVEL_METRICS, SEVERITIES, Component, Metric, Severity
 
 DEFAULT_TIMEZONE = "Europe/Paris"
 DEFAULT_COUNTRY = "FR"
-
-
-def check_timezone(timezone: str) -> str:
-    """Refuse a zone up front: a typo would otherwise surface as a failure deep in calendar compilation."""
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {timezone!r}; expected an IANA name like 'Europe/Paris'"
-        ) from None
-    return timezone
-
-
-@lru_cache(maxsize=64)
-def check_country(country: str, subdivision: str | None = None) -> str:
-    """Refuse a country (or subdivision) without known public holidays rather than silently observe none.
-
-    Imports `holidays` (slow), so the domain only calls it for calendars that observe public holidays; a
-    caller taking user input calls it whatever the level, so that a typo is reported on every level.
-    """
-    import holidays  # 150 ms to import: only callers that need public holidays pay for it
-
-    supported: dict[str, list[str]] = holidays.list_supported_countries()
-    if country not in supported:
-        raise ValueError(
-            f"unknown country {country!r}; expected an ISO 3166-1 alpha-2 code with known holidays, like 'FR'"
-        )
-    if subdivision is not None and subdivision not in supported[country]:
-        known = ", ".join(supported[country]) or "none"
-        raise ValueError(f"unknown subdivision {subdivision!r} of {country}; known: {known}")
-    return country
 
 
 def schedule_for(
@@ -64,19 +31,33 @@ def schedule_for(
     A 24/7 calendar gives `Schedule.always()` whatever the customer's zone, so that every such clock shares
     one compiled calendar; the country is kept only where public holidays are observed, for the same reason.
     """
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    if metric not in LEVEL_METRICS:
+        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(LEVEL_METRICS)}")
     level = catalog.level(level_name)
     check_timezone(timezone)
     spec = catalog.calendars[level.calendar_name(metric)]
     if spec.always:
         return Schedule.always()
+    if spec.timezone is not None:  # the provider's own hours: the same for every customer
+        return provider_schedule(spec)
     holidays_country = check_country(country, subdivision) if spec.public_holidays else None
     return Schedule(
         zone=timezone,
         weekly=spec.weekly_seconds(),
         country=holidays_country,
         subdivision=subdivision if holidays_country else None,
+        closed_dates=frozenset(spec.closed_dates),
+    )
+
+
+def provider_schedule(spec: CalendarSpec) -> Schedule:
+    """A calendar of the provider's (a line's or a route's hours): its own zone and country, or 24/7."""
+    if spec.always or spec.timezone is None:
+        return Schedule.always()
+    return Schedule(
+        zone=spec.timezone,
+        weekly=spec.weekly_seconds(),
+        country=spec.country if spec.public_holidays else None,
         closed_dates=frozenset(spec.closed_dates),
     )
 

@@ -33,11 +33,15 @@ def owed(state: TicketState) -> Clock | None:
 
     None when nothing is counting: a closed ticket, one that was answered, or one whose clocks are paused
     while it waits on the customer. Ties on the due instant go to the metric, then the cycle, so the choice
-    never depends on the order the clocks were started in."""
+    never depends on the order the clocks were started in. A line's pickup (SPEC section 10) is an
+    agreement between lines, not a promise to the customer: it is not what the ticket owes."""
     counting = [
         clock
         for clock in state.clocks
-        if clock.stopped_at is None and clock.state in ("running", "breached") and clock.due_at is not None
+        if clock.stopped_at is None
+        and clock.state in ("running", "breached")
+        and clock.due_at is not None
+        and clock.metric != "line_pickup"
     ]
     return min(counting, key=lambda c: (c.due_at, c.metric, c.cycle), default=None)
 
@@ -89,8 +93,8 @@ class QueueEntry:
         return self.breached or now > self.due_at
 
 
-def queue_entry(state: TicketState, line: str | None = None) -> QueueEntry | None:
-    """The ticket's entry in the queue, or None when it owes nothing (it is then out of the queue)."""
+def queue_entry(state: TicketState) -> QueueEntry | None:
+    """The ticket's entry in the queue (in its line's), or None when it owes nothing (it is then out)."""
     clock = owed(state)
     if clock is None or clock.due_at is None:
         return None
@@ -99,7 +103,7 @@ def queue_entry(state: TicketState, line: str | None = None) -> QueueEntry | Non
         customer_id=state.customer_id,
         support_level=state.support_level,
         severity=state.severity,
-        line=line,
+        line=state.line,
         metric=clock.metric,
         cycle=clock.cycle,
         due_at=clock.due_at,

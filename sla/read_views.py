@@ -76,7 +76,8 @@ class TicketSla(_Model):
     severity: Severity
     status: Status
     line: str | None = Field(
-        description="The support line the ticket is at; null until the catalog defines lines (SPEC section 10)."
+        description="The support line the ticket is at (SPEC section 10): the catalog's entry line, then the "
+        "line of each `Ticket Escalated`; null under a catalog that defines no lines."
     )
     metrics: list[MetricSla]
 
@@ -142,6 +143,25 @@ class CalendarName(_Model):
     description: str
 
 
+class Coverage(_Model):
+    calendar: str | None = Field(description="The calendar's name; null: on duty 24/7.")
+    description: str
+
+
+class LineAnswer(_Model):
+    """A support line at the opening instant (SPEC section 10): `sla-engine due --at-line`."""
+
+    line: str
+    route: str = Field(description="The route the line's alerts are for.")
+    on_duty: bool = Field(description="Whether that route is on duty at the opening instant.")
+    paged_route: str = Field(
+        description="Where an alert for the route goes then: its fallback when off duty."
+    )
+    pickup: Target | None = Field(description="The line's pickup target (working time of its coverage).")
+    pickup_due: datetime | None = Field(description="When a pickup started by an escalation then falls due.")
+    coverage: Coverage
+
+
 class DueAnswer(_Model):
     """The answer of `sla-engine due --format json`."""
 
@@ -158,6 +178,9 @@ class DueAnswer(_Model):
     component: Component | None
     target: Target
     calendar: CalendarName
+    line: LineAnswer | None = Field(
+        default=None, description="With `line`: that line at the opening instant."
+    )
 
 
 # -- views ------------------------------------------------------------------------------------------------
@@ -211,7 +234,7 @@ def _completed(clock: Clock) -> Completed:
     )
 
 
-def ticket_sla(state: TicketState, line: str | None = None) -> TicketSla:
+def ticket_sla(state: TicketState) -> TicketSla:
     """The ticket's clocks grouped by metric (and, for replacements, by part), as folded at some `now`.
 
     A metric has at most one ongoing cycle (its cycles follow one another); a ticket may replace several
@@ -239,7 +262,7 @@ def ticket_sla(state: TicketState, line: str | None = None) -> TicketSla:
         support_level=state.support_level,
         severity=state.severity,
         status=state.status,
-        line=line,
+        line=state.line,
         metrics=metrics,
     )
 

@@ -3,7 +3,7 @@
 from typing import Literal, get_args
 
 Severity = Literal["critical", "high", "medium", "low"]
-Metric = Literal["first_response", "next_response", "resolution", "hardware_replacement"]
+Metric = Literal["first_response", "next_response", "resolution", "hardware_replacement", "line_pickup"]
 ComponentClass = Literal["hot_swap", "cold_swap", "board"]
 Component = Literal[
     "disk",
@@ -29,6 +29,9 @@ MessageKind = Literal["answer", "holding"]  # a holding reply says "we are on it
 
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 METRICS: tuple[Metric, ...] = get_args(Metric)
+# The metrics a support level promises (SPEC section 2); `line_pickup` is the OLA between support lines
+# (section 10), a target of the line, not of the customer's level.
+LEVEL_METRICS: tuple[Metric, ...] = ("first_response", "next_response", "resolution", "hardware_replacement")
 COMPONENTS: tuple[Component, ...] = get_args(Component)
 
 # Which replacement window applies to a component: the datacenter's classes of SPEC section 2.

@@ -271,6 +271,17 @@ LEVELS = ("standard", "premium", "business", "enterprise")
 RESOLUTION_TARGETS = '{ critical = "4h", high = "8h", medium = "24h", low = "72h" }'
 
 
+# SPEC section 10's limited-support example, appended to a catalog's text.
+LIMITED = """
+[[limited_support]]
+from = "2026-09-13T00:00:00+03:00"
+to = "2026-09-23T00:00:00+03:00"
+levels = ["standard", "premium"]
+first_response = { critical = "10m", high = "72h", medium = "72h", low = "72h" }
+next_response = { critical = "10m", high = "72h", medium = "72h", low = "72h" }
+"""
+
+
 def default_catalog_toml() -> str:
     return resources.files("sla").joinpath("catalog.toml").read_text(encoding="utf-8")
 

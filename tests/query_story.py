@@ -9,13 +9,14 @@ C-C standard (the same hours as premium), C-D business (24/7). What each ticket 
 | T-B1   | C-B      | critical 15m | opened 11:50                        | first_response        | 12:05      |
 | T-D2   | C-D      | critical 30m | opened 11:35                        | first_response (same due: after enterprise) | 12:05 |
 | T-A3   | C-A      | high 2h  | opened 11:50                            | first_response        | 13:50      |
-| T-D1   | C-D      | medium 4h | opened 10:00                           | first_response        | 14:00      |
+| T-D1   | C-D      | medium 4h | opened 10:00, escalated to l2 10:30     | first_response        | 14:00      |
 | T-C1   | C-C      | high 8h  | opened 07:00 (09:00 Paris)              | first_response        | 15:00      |
 | T-B2   | C-B      | high     | answered 10:10; disk replacement asked 10:20; pending the customer since 10:30 | nothing (paused) | - |
 | T-C2   | C-C      | low      | opened 08:00, closed 09:00              | nothing (closed)      | -          |
 | H-1..6 | C-A      | high     | earlier days, answered after 30, 40, 50, 60, 70 and 90 working minutes | nothing | - |
 
-So the queue is T-A1, T-B1, T-D2, T-A3, T-D1, T-C1; the premium queue T-A1, T-A3. The six answered premium
+So the queue is T-A1, T-B1, T-D2, T-A3, T-D1, T-C1; the premium queue T-A1, T-A3; every ticket is at the
+entry line l1 but T-D1, at l2 (so l2's queue is T-D1 alone, l1's the five others). The six answered premium
 high tickets are the last 30 days' history of (first_response, premium, high).
 """
 
@@ -107,6 +108,9 @@ def story() -> list[dict[str, Any]]:
         _opened("T-D2", "C-D", "critical", "2026-04-08T11:35:00Z"),
         _opened("T-A3", "C-A", "high", "2026-04-08T11:50:00Z"),
         _opened("T-D1", "C-D", "medium", "2026-04-08T10:00:00Z"),
+        envelope(
+            "Ticket Escalated", "2026-04-08T10:30:00Z", ticket_id="T-D1", customer_id="C-D", to_line="l2"
+        ),
         _opened("T-C1", "C-C", "high", "2026-04-08T07:00:00Z"),
         _opened("T-B2", "C-B", "high", "2026-04-08T10:00:00Z"),
         _message("T-B2", "C-B", "agent", "2026-04-08T10:10:00Z"),

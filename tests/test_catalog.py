@@ -151,8 +151,9 @@ def test_coverage_and_hardware_calendars(level: str) -> None:
 
 
 def test_the_coverage_calendars() -> None:
-    assert set(CATALOG.calendars) == {"business_hours", "always"}
+    assert set(CATALOG.calendars) == {"business_hours", "always", "l2_hours", "office_hours"}
     office = CATALOG.calendars["business_hours"]
+    assert office.timezone is None  # the customer's zone: a level's promise
     assert not office.always
     assert office.public_holidays
     assert office.closed_dates == ()
@@ -339,8 +340,8 @@ def test_a_field_error_names_its_path(section: str, old: str, new: str, path: st
         pytest.param(
             "levels.standard",
             'coverage = "business_hours"',
-            'coverage = "office_hours"',
-            "levels.standard.coverage: unknown calendar 'office_hours'",
+            'coverage = "night_hours"',
+            "levels.standard.coverage: unknown calendar 'night_hours'",
             id="unknown coverage calendar",
         ),
         pytest.param(

@@ -105,3 +105,16 @@ def test_an_instant_before_every_version_uses_the_oldest() -> None:
     newer = parse_catalog(_v2_text())
     chained = chain_versions([newer])
     assert chained.at(0) is newer  # nothing older to fall back on: the only promise there is
+
+
+def test_a_copy_walks_its_own_chain_not_the_one_its_original_kept() -> None:
+    """`at` keeps the chain in the instance dict, which `model_copy` copies: a copy must still answer itself."""
+    base, newer = parse_catalog(default_catalog_toml()), parse_catalog(_v2_text())
+    chained = chain_versions([base, newer])
+    assert chained.at(epoch(EDIT)) is newer  # the chain is kept now
+    copy = chained.model_copy(update={"levels": {**newer.levels}})
+    assert copy.at(epoch(EDIT)) is copy
+    assert copy.at(epoch(EDIT) - 1) is base
+    assert copy.versions == (copy, base)
+    rechained = chained.with_earlier(())
+    assert rechained.at(epoch(EDIT) - 1) is newer  # with nothing older, the oldest there is

@@ -92,6 +92,7 @@ def test_due_format_json_gives_the_same_facts_as_the_text() -> None:
             "name": "business_hours",
             "description": "Mon–Fri 08:00–18:00 Europe/Paris, public holidays of FR off",
         },
+        "line": None,  # no --at-line
     }
     text = due().stdout
     assert "due (UTC):    2026-04-07T07:30:00Z" in text

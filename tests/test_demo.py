@@ -18,6 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.demo import BREACH_MARK, TITLE
+from cli.demo_lines import NIGHT_TICKET
+from cli.demo_outage import OUTAGE_TICKETS
 from cli.demo_scenario import (
     ACKNOWLEDGED_TICKET,
     ANSWERED_TICKET,
@@ -201,9 +203,11 @@ def test_acknowledgement_stops_the_ladder(document: dict[str, Any]) -> None:
     acknowledged = scenario_instant(ACKNOWLEDGED_TICKET, "Alert Acknowledged")
     assert breached["state"] == "breached"
     triggers = alerts(document, ACKNOWLEDGED_TICKET, "trigger")
-    paged = [a["route"] for a in triggers]
-    assert 1 <= len(paged) < len(level.ladder), "the scenario must acknowledge before the ladder runs out"
-    assert paged == level.ladder[: len(paged)]
+    assert 1 <= len(triggers) < len(level.ladder), "the scenario must acknowledge before the ladder runs out"
+    assert [a["route"] for a in triggers] == level.ladder[: len(triggers)]
+    # 23:30 in Moscow: the second line (04:00-22:00 MSK) is off duty, so its fallback was paged (SPEC 10).
+    paged = [a["paged_route"] for a in triggers]
+    assert paged == ["oncall-l1"]
     assert all(at(a["at"]) < acknowledged for a in triggers)
     # Without the acknowledgement the next route would have been paged before the answer: it was not.
     next_step = at(breached["due_at"]) + timedelta(seconds=len(paged) * level.ack_timeout)
@@ -217,13 +221,18 @@ def test_every_breach_alert_acts_within_a_minute_of_the_due_time(document: dict[
     breached = [
         (t["ticket_id"], c) for t in document["tickets"] for c in t["clocks"] if c["state"] == "breached"
     ]
-    assert {ticket_id for ticket_id, _ in breached} == {FULL_LADDER_TICKET, ACKNOWLEDGED_TICKET}
+    assert {ticket_id for ticket_id, _ in breached} == {
+        FULL_LADDER_TICKET,
+        ACKNOWLEDGED_TICKET,
+        NIGHT_TICKET,
+        *OUTAGE_TICKETS,
+    }
     for ticket_id, c in breached:
         first = next(
             a
             for a in document["alerts"]
-            if (a["ticket_id"], a["metric"], a["cycle"], a["kind"])
-            == (ticket_id, c["metric"], c["cycle"], "trigger")
+            if (a["ticket_id"], a["metric"], a["cycle"]) == (ticket_id, c["metric"], c["cycle"])
+            and a["kind"] in ("trigger", "grouped")  # grouped: its incident's page was sent by another ticket
         )
         due = at(c["due_at"])
         assert due <= at(first["at"]) <= due + SWEEP, (ticket_id, first)
@@ -313,10 +322,11 @@ def test_table_output_tells_the_story_and_marks_the_breaches(table_output: str) 
     assert "moto" in table_output
     assert "every simulated" in table_output
     summary = table_output[table_output.index("Tickets and their SLA clocks") :]
-    for ticket_id in (FULL_LADDER_TICKET, ACKNOWLEDGED_TICKET):
+    for ticket_id in (FULL_LADDER_TICKET, ACKNOWLEDGED_TICKET, NIGHT_TICKET):
         line = next(line for line in summary.splitlines() if line.lstrip().startswith(ticket_id))
         assert BREACH_MARK in line, line
-    assert summary.count(BREACH_MARK) == 2
+    # the night ticket's first response and its line pickup; the outage's three tickets
+    assert summary.count(BREACH_MARK) == 4 + len(OUTAGE_TICKETS)
     assert "met in time" in summary
     assert "cancelled" in summary
     assert "running" in summary

@@ -680,16 +680,17 @@ class Outbox:
             self.sent[effect.effect_id] = effect
             if not isinstance(effect, Alert) or effect.kind == "warning":
                 continue
-            page = (effect.dedup_key, effect.route)
+            route = effect.delivered_to  # where the page went, on duty (SPEC section 6)
+            page = (effect.dedup_key, route)
             routes = self.open_pages.setdefault(effect.dedup_key, [])
             if effect.kind == "trigger":
                 self.paged.add(page)
-                if effect.route not in routes:
-                    routes.append(effect.route)
+                if route not in routes:
+                    routes.append(route)
             else:
                 assert page in self.paged, f"{effect.kind} of a page never triggered: {effect}"
-                if effect.kind == "resolve" and effect.route in routes:
-                    routes.remove(effect.route)
+                if effect.kind == "resolve" and route in routes:
+                    routes.remove(route)
 
 
 @dataclass(frozen=True)

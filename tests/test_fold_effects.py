@@ -379,5 +379,6 @@ def test_every_field_of_an_alert_and_a_notification() -> None:
             due_at=t(30),
             support_level="business",
             clock_key="T-1/first_response/open-1",
+            paged_route="oncall-l2",  # 09:15 UTC is 12:15 in Moscow: the second line is on duty
         ),
     )

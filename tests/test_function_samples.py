@@ -61,28 +61,33 @@ def expanded_resources() -> dict[str, Any]:
 # ----- the sweeper's schedule --------------------------------------------------------------------------------
 
 
-def test_the_sweeper_sample_is_the_event_its_schedule_rule_sends() -> None:
-    event = load_sample(SWEEPER_SAMPLE)
+def scheduled_rule(event: dict[str, Any], function: str) -> dict[str, Any]:
+    """The rule SAM makes of `function`'s Schedule event, once `event` is checked to be what it sends: an
+    EventBridge scheduled event naming that rule, as CloudFormation names a rule without a Name property
+    (<stack>-<logical id>-<random suffix>)."""
     assert set(event) == {"version", "id", "detail-type", "source", "account", "time", "region", "resources",
                           "detail"}  # fmt: skip
     assert (event["source"], event["detail-type"], event["detail"]) == ("aws.events", "Scheduled Event", {})
     assert (event["account"], event["region"]) == (ACCOUNT, REGION)
-    # The rule SAM makes of the function's Schedule event, by its logical id.
     rules = {
         logical_id: resource["Properties"]
         for logical_id, resource in expanded_resources().items()
         if resource["Type"] == "AWS::Events::Rule"
-        and {"Fn::GetAtt": ["SweeperFunction", "Arn"]}
-        in [t["Arn"] for t in resource["Properties"]["Targets"]]
+        and {"Fn::GetAtt": [function, "Arn"]} in [t["Arn"] for t in resource["Properties"]["Targets"]]
     }
     ((logical_id, rule),) = rules.items()
-    assert rule["ScheduleExpression"] == "rate(1 minute)"
     (arn,) = event["resources"]
     match = re.fullmatch(r"arn:aws:events:([a-z0-9-]+):(\d{12}):rule/(.+)", arn)
     assert match is not None, arn
     assert (match.group(1), match.group(2)) == (REGION, ACCOUNT)
-    # CloudFormation names a rule without a Name property <stack>-<logical id>-<random suffix>.
     assert re.fullmatch(rf"[A-Za-z][A-Za-z0-9-]*-{logical_id}-[A-Z0-9]{{8,16}}", match.group(3)), arn
+    return rule
+
+
+def test_the_sweeper_sample_is_the_event_its_schedule_rule_sends() -> None:
+    event = load_sample(SWEEPER_SAMPLE)
+    rule = scheduled_rule(event, "SweeperFunction")
+    assert rule["ScheduleExpression"] == "rate(1 minute)"
     # A rate(1 minute) rule fires on the minute.
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00Z", event["time"])
 

@@ -34,6 +34,7 @@ from infra.store import Store, TicketRecord
 from infra.store.codec import decode_event, redact_payload
 from infra.store.outbox import OUTBOX_PREFIX, item_effects, outbox_partition
 from infra.store.records import clock_digest
+from infra.store.report_index import report_key
 from infra.store.timers import timer_item
 from infra.ticket_service import TicketService
 from infra.views import ticket_view
@@ -60,6 +61,9 @@ TICKET = "TICKET#T-1001"
 PLAN = ("CUSTOMER#C-42", "PLAN")
 REGISTRATION = ("CUSTOMER#C-42", "TICKET#T-1001")  # T-1001 among C-42's open tickets
 LOG = (TICKET, "LOG#000000")  # the story's events fit the first log chunk
+# The ticket's March in the decided-cycle index (infra/store/report_index.py): put when it opens, put again
+# by every commit that changes what the month's report counts of it (a cycle decided or stopped, a reply).
+REPORT = (report_key("2025-03", "T-1001")["pk"], report_key("2025-03", "T-1001")["sk"])
 # The clocks are named by the event that started them (SPEC section 4): the replacement by its request.
 REPLACEMENT = "hardware_replacement:cp-evt-0003"
 
@@ -207,6 +211,7 @@ def test_ticket_opened_lands_as_event_state_timer_and_acknowledgement(pipeline: 
         outbox_key(1),
         REGISTRATION,  # the ticket registers among its customer's open tickets, in an item of its own
         (TICKET, "INDEX#QUEUE"),  # it owes a first response: in the agents' queue (infra/store/queue.py)
+        REPORT,  # opened in March: it counts in March's report
     }
     assert step.changed == set()  # the plan item is not touched
     assert step.after[REGISTRATION]["kind"] == "registration"
@@ -285,8 +290,8 @@ def test_ticket_message_posted_by_the_agent_meets_the_first_response(pipeline: P
         claim("cp-evt-0004"),
         ("HISTORY#first_response#business#high", "DAY#2025-03-10"),
     }
-    # The ticket now owes the replacement: its place in the agents' queue moves.
-    assert step.changed == {(TICKET, "STATE"), (TICKET, "TIMER"), (TICKET, "INDEX#QUEUE"), LOG}
+    # The ticket now owes the replacement: its place in the agents' queue moves; its first response is decided.
+    assert step.changed == {(TICKET, "STATE"), (TICKET, "TIMER"), (TICKET, "INDEX#QUEUE"), LOG, REPORT}
     assert step.after[(TICKET, "STATE")]["version"] == 3
     clock = step.clock("first_response")
     assert (clock["state"], clock["stopped_at"], clock["elapsed_seconds"]) == (
@@ -329,8 +334,8 @@ def test_alert_acknowledged_stops_the_ladder_of_the_breach(pipeline: Pipeline) -
         outbox_key(5),
     }  # one outbox item: the commit's effects
     assert step.added_effects == fired
-    # The queue shows the replacement breached (the sweeps that fired it committed no event).
-    assert step.changed == {(TICKET, "STATE"), (TICKET, "TIMER"), (TICKET, "INDEX#QUEUE"), LOG}
+    # The queue shows the replacement breached (the sweeps that fired it committed no event), and so does March.
+    assert step.changed == {(TICKET, "STATE"), (TICKET, "TIMER"), (TICKET, "INDEX#QUEUE"), LOG, REPORT}
     clock = step.clock("hardware_replacement")
     assert (clock["state"], clock["breached_at"], clock["acknowledged_at"]) == (
         "breached",
@@ -363,7 +368,7 @@ def test_hardware_replacement_completed_stops_its_clock_and_resolves_the_page(pi
         effect(f"{REPLACEMENT}:resolve:oncall-l2"),
         effect("notify:hardware_completed:cp-evt-0003"),
     }
-    assert step.changed == {(TICKET, "STATE"), (TICKET, "INDEX#QUEUE"), LOG}  # it owes nothing now
+    assert step.changed == {(TICKET, "STATE"), (TICKET, "INDEX#QUEUE"), LOG, REPORT}  # it owes nothing now
     clock = step.clock("hardware_replacement")
     assert (clock["state"], clock["stopped_at"]) == ("breached", "2025-03-10T13:10:00Z")  # breach is final
     # Settled: its page is resolved, its effect ids give way to the digest of its key.
@@ -380,7 +385,11 @@ def test_ticket_status_changed_to_resolved_sends_the_survey(pipeline: Pipeline) 
     assert step.response == OK
     assert step.added == {event("cp-evt-0008"), claim("cp-evt-0008"), outbox_key(7)}
     assert step.added_effects == {effect("notify:survey:1")}
-    assert step.changed == {(TICKET, "STATE"), LOG}
+    assert step.changed == {
+        (TICKET, "STATE"),
+        LOG,
+        REPORT,
+    }  # resolved in March: the feedback rate's denominator
     assert step.after[(TICKET, "STATE")]["version"] == 7
     assert step.state()["status"] == "resolved"
     assert REGISTRATION in step.after  # resolved is still open to a reopening: registered until closed
@@ -721,6 +730,7 @@ def test_a_throttled_record_leaves_nothing_partial_and_lands_on_redelivery(
         "EVENTID#cp-evt-bad",  # the event id's table-wide claim
         "OUTBOX#T-2002",
         "CUSTOMER#C-7",  # T-2002's registration among C-7's open tickets
+        report_key("2025-03", "T-2002")["pk"],  # T-2002's March in the decided-cycle index
     }
     assert {
         key: after[key] for key in before
@@ -899,13 +909,14 @@ def test_one_new_event_for_an_existing_ticket_costs_one_query_and_one_transactio
     calls.clear()
     assert deliver_sample(pipeline, "ticket-opened") == OK
     assert calls == {"Query": 1, "GetItem": 1, "TransactWriteItems": 1}
-    assert transaction_items[-1] == 10  # and its QUEUE item
+    assert transaction_items[-1] == 11  # and its QUEUE item and its month in the report index
     calls.clear()
 
     assert deliver_sample(pipeline, "ticket-message-posted") == OK
     assert calls == {"Query": 1, "GetItem": 1, "TransactWriteItems": 1}
     assert items_read[-1] == 3  # LOG#000000, STATE, TIMER
-    assert transaction_items[-1] == 9  # the answer moves its QUEUE item and adds to the answer history
+    # The answer moves its QUEUE item, adds to the answer history and changes its month in the report index.
+    assert transaction_items[-1] == 10
 
     calls.clear()
     assert deliver_sample(pipeline, "ticket-message-posted") == OK

@@ -413,6 +413,28 @@ def test_account_manager_gets_a_slack_compatible_webhook_message(harness: Harnes
     assert harness.outcome(alert.effect_id)["channels"] == ["sns", "slack"]
 
 
+def test_an_alert_goes_to_its_paged_route_when_its_route_was_off_duty(harness: Harness) -> None:
+    """SPEC sections 6 and 10: the fold decided that oncall-l2 was off duty and paged its fallback; the
+    notifier sends to the route paged (here account-manager's channels), never to the one off duty."""
+    alert = make_alert(paged_route="account-manager")
+    harness.run(harness.put(alert))
+
+    assert harness.endpoint.bodies(PD) == []  # oncall-l2's PagerDuty service is not woken
+    assert harness.endpoint.bodies("/slack/hook") == [
+        {
+            "text": ":rotating_light: [enterprise] T-3 first_response breached, due 07:25 UTC — page 1/3 "
+            "account-manager for oncall-l2"
+        }
+    ]
+    [published] = harness.oncall_messages()
+    attributes = published["MessageAttributes"]
+    assert (attributes["route"]["Value"], attributes["paged_route"]["Value"]) == (
+        "oncall-l2",
+        "account-manager",
+    )
+    assert harness.outcome(alert.effect_id)["channels"] == ["sns", "slack"]
+
+
 # -- retries and dead letters -------------------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from infra.store.codec import NOT_STORED, decode_event, encode_event, redact_pay
 from infra.store.outbox import DEFAULT_RETENTION_DAYS, delivered_effects, outbox_items
 from local.engine import REGION, LocalEngine
 from sla.effects import Notification
-from sla.events import AlertAcknowledged, SupportPlanChanged, TicketOpened, parse_detail
+from sla.events import AlertAcknowledged, SupportPlanChanged, TicketEscalated, TicketOpened, parse_detail
 from tests.conftest import Pipeline, epoch, eventbridge
 from tests.fold_helpers import iso
 
@@ -150,6 +150,7 @@ def test_the_subject_and_the_acknowledger_are_validated_at_the_edge_but_not_stor
         "Ticket Opened": ("subject",),
         "Alert Acknowledged": ("acknowledged_by",),
         "Satisfaction Rated": ("comment",),  # tests/test_kpi_contract.py checks it
+        "Ticket Escalated": ("reason",),  # test_an_escalation_reason_is_validated_at_the_edge_but_not_stored
     }
 
     for event in (opened, acknowledged):
@@ -164,6 +165,21 @@ def test_the_subject_and_the_acknowledger_are_validated_at_the_edge_but_not_stor
     back = decode_event("Alert Acknowledged", encode_event(acknowledged))
     assert isinstance(back, AlertAcknowledged)
     assert vars(back)["acknowledged_by"] is None
+
+
+def test_an_escalation_reason_is_validated_at_the_edge_but_not_stored() -> None:
+    escalated = parse_detail(
+        "Ticket Escalated",
+        {"event_id": "e-3", "occurred_at": iso(T0), "ticket_id": "T-1", "customer_id": "C-1"}
+        | {"to_line": "l2", "reason": f"customer {SENTINEL_EMAIL} says: {SENTINEL_SUBJECT}"},
+    )
+
+    text = encode_event(escalated)
+
+    assert leaks(text) == []
+    decoded = decode_event("Ticket Escalated", text)
+    assert isinstance(decoded, TicketEscalated)
+    assert (decoded.to_line, vars(decoded)["reason"]) == ("l2", None)
 
 
 def test_events_stored_with_a_subject_before_are_read_without_it() -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from infra.catalog_source import load_catalog
 from sla.calendar import Schedule
-from sla.catalog import Catalog, parse_catalog
-from sla.plans import check_country, check_timezone, due_at, explain_due, schedule_for
+from sla.catalog import Catalog, check_country, check_timezone, parse_catalog
+from sla.plans import due_at, explain_due, schedule_for
 
 OFFICE_HOURS = (28_800, 64_800)  # 08:00-18:00 in seconds since local midnight
 MON_FRI = ((OFFICE_HOURS,),) * 5 + ((), ())

@@ -85,7 +85,7 @@ def test_the_queue_is_in_the_specs_order_with_the_working_time_left(desk: Engine
         "customer_id": "C-A",
         "support_level": "premium",
         "severity": "high",
-        "line": None,  # the catalog defines no support lines yet (issue 13)
+        "line": "l1",  # the catalog's entry line
         "metric": "first_response",
         "due_at": "2026-04-08T11:00:00Z",
         "remaining_seconds": -3600,
@@ -116,12 +116,39 @@ def test_a_level_filter_is_its_own_queue(desk: Engine) -> None:
         assert [(i["position"], i["ticket_id"]) for i in page["items"]] == list(enumerate(expected, start=1))
 
 
-def test_the_line_filter_takes_only_no_line_until_the_catalog_has_lines(desk: Engine) -> None:
-    assert call(desk, "/v1/queue?line=", AGENT)[1]["items"] == call(desk, "/v1/queue", AGENT)[1]["items"]
-    status, body, _ = call(desk, "/v1/queue?line=l1", AGENT)
+@pytest.mark.parametrize(
+    ("query_string", "expected"),
+    [
+        ("line=", QUEUE),  # empty: no filter
+        ("line=l2", ["T-D1"]),
+        ("line=l1", [t for t in QUEUE if t != "T-D1"]),
+        ("line=l2&level=business", ["T-D1"]),
+        ("line=l2&level=premium", []),
+        ("line=l1&level=premium", ["T-A1", "T-A3"]),
+        ("line=l3", []),
+    ],
+)
+def test_a_line_filter_is_its_own_queue(desk: Engine, query_string: str, expected: list[str]) -> None:
+    status, page, _ = call(desk, f"/v1/queue?{query_string}", AGENT)
+    assert status == 200
+    assert [(i["position"], i["ticket_id"]) for i in page["items"]] == list(enumerate(expected, start=1))
+    assert all(i["line"] == ("l2" if i["ticket_id"] == "T-D1" else "l1") for i in page["items"])
+
+
+def test_an_unknown_line_answers_400_naming_the_known_ones(desk: Engine) -> None:
+    status, body, _ = call(desk, "/v1/queue?line=l9", AGENT)
     assert status == 400
-    assert body["error"]["field"] == "line"
-    assert "no support lines" in body["error"]["message"]
+    assert body["error"] == {
+        "status": 400,
+        "message": "line: unknown line 'l9'; known: l1, l2, l3",
+        "field": "line",
+    }
+
+
+def test_the_wait_is_a_place_in_the_tickets_own_line(desk: Engine) -> None:
+    status, body, _ = call(desk, "/v1/tickets/T-D1/wait", customer="C-D")
+    assert status == 200
+    assert (body["position"], body["ahead"]) == (1, 0)  # fifth in the whole queue, first of l2's
 
 
 @pytest.mark.parametrize(
@@ -164,7 +191,7 @@ def test_a_ticket_shows_its_ongoing_cycle_with_the_working_time_left(desk: Engin
         "support_level": "premium",
         "severity": "high",
         "status": "open",
-        "line": None,
+        "line": "l1",
         "metrics": [
             {
                 "metric": "first_response",
@@ -358,14 +385,17 @@ def test_plans_is_the_command_lines_document(desk: Engine) -> None:
             "timezone": "Europe/Moscow",
             "country": "RU",
         },
+        # `line` is `--at-line`: who the line's route pages at `opened` (23:30 MSK: l2 is off duty)
+        {"level": "business", "severity": "high", "opened": "2026-04-06T23:30:00+03:00", "line": "l2"},
     ],
 )
 def test_due_is_the_command_lines_answer(desk: Engine, arguments: dict[str, str]) -> None:
     from urllib.parse import urlencode
 
     status, body, _ = call(desk, "/v1/due?" + urlencode(arguments), AGENT)
+    options = {"line": "at-line"}
     cli_answer = runner.invoke(
-        cli, ["due", "--format", "json", *[f"--{k}={v}" for k, v in arguments.items()]]
+        cli, ["due", "--format", "json", *[f"--{options.get(k, k)}={v}" for k, v in arguments.items()]]
     )
     assert status == 200 and cli_answer.exit_code == 0, cli_answer.output
     assert body == json.loads(cli_answer.output)
@@ -385,6 +415,8 @@ def test_due_is_the_command_lines_answer(desk: Engine, arguments: dict[str, str]
             "level=premium&severity=high&opened=2026-04-03T17:30:00Z&component=disk&metric=first_response",
             "component",
         ),
+        ("level=premium&severity=high&opened=2026-04-03T17:30:00Z&line=l9", "line"),
+        ("level=premium&severity=high&opened=2026-04-03T17:30:00Z&metric=line_pickup", "metric"),
     ],
 )
 def test_a_bad_due_parameter_answers_400_naming_it(desk: Engine, query_string: str, field: str) -> None:

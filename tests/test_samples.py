@@ -15,8 +15,8 @@ from sla.events import DETAIL_MODELS, SOURCE, TicketEvent, parse_detail
 from tests.samples import EVENTS_DIR, load_sample, sqs_event
 
 STEMS = [kebab(detail_type) for detail_type in DETAIL_MODELS]
-# One sample per function besides IngestFunction's (tests/test_function_samples.py).
-FUNCTION_SAMPLES = {"sweeper-scheduled-event", "notifier-outbox-insert"}
+# One sample per function besides IngestFunction's (tests/test_function_samples.py, tests/test_report_function.py).
+FUNCTION_SAMPLES = {"sweeper-scheduled-event", "notifier-outbox-insert", "report-scheduled-event"}
 
 
 def test_every_detail_type_has_a_raw_and_an_sqs_sample_and_nothing_else() -> None:

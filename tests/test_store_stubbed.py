@@ -125,5 +125,6 @@ def test_a_conflict_is_re_read_and_re_folded_then_committed_once() -> None:
         "OUTBOX#000000000001#000",
         "CUSTOMER#PLAN",
         "CUSTOMER#TICKET#T-1001",
+        "REPORT#TICKET#T-1001#0",  # its month in the decided-cycle index (infra.store.report_index)
     ]
     assert [_role(w) for w in first] == [_role(w) for w in second]  # the same writes, re-folded

@@ -43,8 +43,8 @@ EXPECTED_ACTIONS = {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
-        "dynamodb:DeleteItem",  # only REJECTED# and CUSTOMER# items: test_deletes_are_limited_...
-        "dynamodb:BatchWriteItem",  # only REJECTED# and TICKET# items: test_batch_writes_are_limited_...
+        "dynamodb:DeleteItem",  # only REJECTED#, CUSTOMER# and REPORT# items: test_deletes_are_limited_...
+        "dynamodb:BatchWriteItem",  # only REJECTED#, TICKET# and REPORT# items: test_batch_writes_are_...
     },
     "SweeperFunction": RUNTIME_ACTIONS
     | {
@@ -53,8 +53,8 @@ EXPECTED_ACTIONS = {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
-        "dynamodb:DeleteItem",  # only REJECTED# and CUSTOMER# items, as for ingest
-        "dynamodb:BatchWriteItem",  # only REJECTED# items
+        "dynamodb:DeleteItem",  # only REJECTED#, CUSTOMER# and REPORT# items, as for ingest
+        "dynamodb:BatchWriteItem",  # only REJECTED# and REPORT# items
     },
     "NotifierFunction": RUNTIME_ACTIONS
     | {
@@ -79,6 +79,11 @@ EXPECTED_ACTIONS = {
     | {
         "dynamodb:Query",  # TICKET# and HISTORY# partitions, and the queue indexes: test_query_reads_...
         "dynamodb:GetItem",  # only CUSTOMER# items (the plan)
+    },
+    "ReportFunction": RUNTIME_ACTIONS
+    | {
+        "dynamodb:Query",  # only REPORT# partitions: the decided-cycle index
+        "s3:PutObject",  # only ReportBucket's reports/ prefix
     },
 }
 
@@ -106,13 +111,14 @@ def test_cfn_lint_reports_nothing() -> None:
     assert [str(finding) for finding in findings] == []
 
 
-def test_functions_are_the_four_handlers_on_arm64_python312() -> None:
+def test_functions_are_the_five_handlers_on_arm64_python312() -> None:
     functions = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
     assert {k: v["Properties"]["Handler"] for k, v in functions.items()} == {
         "IngestFunction": "functions.ingest.handler",
         "SweeperFunction": "functions.sweeper.handler",
         "NotifierFunction": "functions.notifier.handler",
         "QueryFunction": "functions.query.handler",
+        "ReportFunction": "functions.report.handler",
     }
     assert set(FUNCTIONS) == set(functions)
     defaults = TEMPLATE["Globals"]["Function"]
@@ -169,6 +175,8 @@ def test_query_reads_only_tickets_history_plans_and_the_queue_indexes() -> None:
             (str(table), ("TICKET#*", "HISTORY#*")),
             (str({"Fn::Sub": "${SlaTable.Arn}/index/queue-index"}), ()),
             (str({"Fn::Sub": "${SlaTable.Arn}/index/queue-level-index"}), ()),
+            (str({"Fn::Sub": "${SlaTable.Arn}/index/queue-line-index"}), ()),
+            (str({"Fn::Sub": "${SlaTable.Arn}/index/queue-line-level-index"}), ()),
         ],
         "dynamodb:GetItem": [(str(table), ("CUSTOMER#*",))],
     }
@@ -251,12 +259,20 @@ def test_notifier_stream_passes_only_inserted_effects_from_the_oldest_record_kep
 
 def test_moto_table_has_the_due_and_queue_indexes_stream_and_ttl(aws: boto3.Session, table: Any) -> None:
     indexes = {index["IndexName"]: index for index in table.global_secondary_indexes}
-    assert set(indexes) == {"due-index", "queue-index", "queue-level-index"}
+    assert set(indexes) == {
+        "due-index",
+        "queue-index",
+        "queue-level-index",
+        "queue-line-index",
+        "queue-line-level-index",
+    }
     keys = {name: [k["AttributeName"] for k in index["KeySchema"]] for name, index in indexes.items()}
     assert keys == {
         "due-index": ["gsi1pk", "gsi1sk"],
         "queue-index": ["queue_pk", "queue_sk"],
         "queue-level-index": ["queue_level_pk", "queue_sk"],
+        "queue-line-index": ["queue_line_pk", "queue_sk"],
+        "queue-line-level-index": ["queue_line_level_pk", "queue_sk"],
     }
     assert [k["AttributeName"] for k in table.key_schema] == ["pk", "sk"]
     assert table.stream_specification == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
@@ -321,18 +337,22 @@ def test_bus_rule_routes_support_events_to_the_ingest_queue(
 
 
 def test_deletes_are_limited_to_rejection_records_and_registrations() -> None:
-    """Ingest and sweeper withdraw rejections and drop a closed ticket's registration; nothing else."""
+    """Ingest and sweeper withdraw rejections, drop a closed ticket's registration and the report index items a
+    re-fold no longer fills; nothing else."""
     for function in ("IngestFunction", "SweeperFunction"):
         deletes = [s for s in statements(function) if "dynamodb:DeleteItem" in str(s["Action"])]
         assert len(deletes) == 1, function
         assert deletes[0]["Action"] == "dynamodb:DeleteItem"
         leading = deletes[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-        assert leading == ["REJECTED#*", "CUSTOMER#*"], function
+        assert leading == ["REJECTED#*", "CUSTOMER#*", "REPORT#*"], function
 
 
 @pytest.mark.parametrize(
     ("function", "partitions"),
-    [("IngestFunction", ["REJECTED#*", "TICKET#*"]), ("SweeperFunction", ["REJECTED#*"])],
+    [
+        ("IngestFunction", ["REJECTED#*", "TICKET#*", "REPORT#*"]),
+        ("SweeperFunction", ["REJECTED#*", "REPORT#*"]),
+    ],
 )
 def test_batch_writes_are_limited_to_rejections_and_marked_timers(
     function: str, partitions: list[str]

@@ -301,21 +301,22 @@ class DeliveryService:
     # -- alerts -----------------------------------------------------------------------------------------
 
     def _deliver_alert(self, item: OutboxEffect, alert: Alert, now: int) -> DeliveryReport:
-        channels = self.routes.routes().channels(alert.route)
+        route = alert.delivered_to  # the route on duty (SPEC section 6), not always the one the ladder names
+        channels = self.routes.routes().channels(route)
         summary = alert_summary(alert, self.ladder_sizes.get(alert.support_level))
 
         def report(outcomes: tuple[ChannelOutcome, ...], skipped: str | None = None) -> DeliveryReport:
             return DeliveryReport(item.effect_id, item.ticket_id, "alert", alert.kind, outcomes, skipped)
 
         if channels is None:
-            reason = f"unknown route {alert.route!r}"
-            logger.error("alert for an unknown route", effect_id=item.effect_id, route=alert.route)
-            outcome = self._unit_for(item, f"route:{alert.route}", "dlq", _fail("unknown_route", reason), now)
+            reason = f"unknown route {route!r}"
+            logger.error("alert for an unknown route", effect_id=item.effect_id, route=route)
+            outcome = self._unit_for(item, f"route:{route}", "dlq", _fail("unknown_route", reason), now)
             return report((outcome,), reason)
         taking = [channel for channel in channels if channel.takes(alert.kind)]
         if not taking:
-            reason = f"no channel of route {alert.route!r} takes {alert.kind} alerts"
-            logger.info("alert not sent", effect_id=item.effect_id, route=alert.route, reason=reason)
+            reason = f"no channel of route {route!r} takes {alert.kind} alerts"
+            logger.info("alert not sent", effect_id=item.effect_id, route=route, reason=reason)
             return report((), reason)
         outcomes: list[ChannelOutcome] = []
         failures: list[Exception] = []
@@ -327,7 +328,7 @@ class DeliveryService:
                 logger.warning(
                     "alert delivery to retry",
                     effect_id=item.effect_id,
-                    route=alert.route,
+                    route=route,
                     channel=channel.type,
                     error_type=type(error).__name__,
                     error_code=getattr(error, "code", None),

@@ -67,6 +67,7 @@ class _AlertView(_View):
     fraction: float | None = None
     due_at: AwareDatetime | None = None
     support_level: str = ""
+    paged_route: str = ""
 
     def effect(self) -> Alert:
         return Alert(
@@ -82,6 +83,7 @@ class _AlertView(_View):
             fraction=self.fraction,
             due_at=int(self.due_at.timestamp()) if self.due_at else None,
             support_level=self.support_level,
+            paged_route=self.paged_route,
         )
 
 

@@ -33,6 +33,7 @@ def event_for(alert: Alert, routing_key: str, summary: str) -> dict[str, Any]:
         "cycle": alert.cycle,
         "support_level": alert.support_level,
         "route": alert.route,
+        "paged_route": alert.delivered_to,
         "due_at": _iso(alert.due_at),
     }
     if alert.kind == "trigger":

@@ -182,9 +182,12 @@ def _secret_error(error: GetParameterError) -> DeliveryError:
 
 
 def default_routes(prefix: str) -> Mapping[str, list[dict[str, Any]]]:
-    """The routes of the default catalog's ladders (SPEC 2), every one on the SNS topic as well."""
+    """The routes of the default catalog's ladders (SPEC 2) and support lines (SPEC 10: `oncall-l1`, the
+    second line's fallback, and `oncall-l3`), every one on the SNS topic as well."""
     return {
+        "oncall-l1": [{"type": "sns"}, {"type": "pagerduty", "secret": f"{prefix}pagerduty/oncall-l1"}],
         "oncall-l2": [{"type": "sns"}, {"type": "pagerduty", "secret": f"{prefix}pagerduty/oncall-l2"}],
+        "oncall-l3": [{"type": "sns"}, {"type": "pagerduty", "secret": f"{prefix}pagerduty/oncall-l3"}],
         "duty-manager": [{"type": "sns"}, {"type": "pagerduty", "secret": f"{prefix}pagerduty/duty-manager"}],
         "account-manager": [{"type": "sns"}, {"type": "slack", "secret": f"{prefix}slack/account-manager"}],
     }

@@ -36,6 +36,7 @@ class SnsPublisher:
         """Publish and return the SNS message id."""
         attributes = {
             "route": {"DataType": "String", "StringValue": alert.route},
+            "paged_route": {"DataType": "String", "StringValue": alert.delivered_to},
             "kind": {"DataType": "String", "StringValue": alert.kind},
             "metric": {"DataType": "String", "StringValue": alert.metric},
         }

@@ -22,11 +22,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import AfterValidator
 
 from infra.errors import TransientStoreError
 from infra.query.board import board_page
 from infra.query.service import AGENT_SCOPE, DEFAULT_PAGE, MAX_PAGE, Caller, QueryError, QueryService
-from sla.events import IDENTIFIER_MAX_CHARS, IDENTIFIER_PATTERN
+from sla.events import IDENTIFIER_MAX_CHARS, IDENTIFIER_PATTERN, check_identifier
 from sla.read_views import DueAnswer, ErrorBody, QueuePage, TicketSla, Wait
 from sla.vocabulary import Component, Metric, Severity
 
@@ -36,13 +37,14 @@ TicketId = Annotated[
     Path(
         min_length=1,
         max_length=IDENTIFIER_MAX_CHARS,
-        pattern=IDENTIFIER_PATTERN,
+        json_schema_extra={"pattern": IDENTIFIER_PATTERN},
         description="The ticket's id, as the control panel's events name it.",
     ),
+    AfterValidator(check_identifier),
 ]
 Line = Annotated[
     str | None,
-    Query(max_length=64, description="A support line; the catalog defines none yet, so only empty is taken."),
+    Query(max_length=64, description="A support line of the catalog (its own queue); empty: every line."),
 ]
 Level = Annotated[str | None, Query(max_length=64, description="A support level of the catalog.")]
 
@@ -174,8 +176,14 @@ def build_app(
         timezone: Annotated[str, Query(min_length=1, max_length=64)] = "Europe/Paris",
         country: Annotated[str, Query(min_length=2, max_length=2)] = "FR",
         subdivision: Annotated[str | None, Query(min_length=1, max_length=16)] = None,
+        line: Annotated[
+            str | None,
+            Query(
+                min_length=1, max_length=64, description="A support line: who its route pages at `opened`."
+            ),
+        ] = None,
     ) -> DueAnswer:
-        return service.due(level, severity, opened, metric, component, timezone, country, subdivision)
+        return service.due(level, severity, opened, metric, component, timezone, country, subdivision, line)
 
     document: list[str] = []  # generated on first request, then kept: the routes do not change
 

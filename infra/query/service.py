@@ -20,11 +20,12 @@ from typing import Any, Protocol
 from infra.store.queue import QueueReader, decode_cursor, encode_cursor, window_days
 from infra.store.records import PlanRecord, TicketRecord
 from sla.calendar import Calendar
-from sla.catalog import Catalog
+from sla.catalog import Catalog, check_country, check_timezone
 from sla.catalog_views import due_document, plans_document
 from sla.events import out_of_range
-from sla.fold import TicketState, counting_calendar, fold
-from sla.plans import check_country, check_timezone, explain_due
+from sla.fold import TicketState, counting_calendar
+from sla.incidents import fold_ticket
+from sla.plans import explain_due
 from sla.queue import QueueEntry, owed, queue_entry, remaining_seconds
 from sla.read_views import DueAnswer, QueuePage, TicketSla, Wait, instant, local, queue_item, ticket_sla
 from sla.response_history import day_of, median_beyond, merge
@@ -89,6 +90,7 @@ class QueryService:
         self.store = store
         self.catalog = catalog
         self.levels = tuple(dict.fromkeys(name for version in catalog.versions for name in version.levels))
+        self.lines = tuple(dict.fromkeys(name for version in catalog.versions for name in version.lines))
 
     # -- tickets ---------------------------------------------------------------------------------------
 
@@ -98,7 +100,7 @@ class QueryService:
         if record.owner is None or not caller.may_read(record.owner):
             raise NotFound("no such ticket", "ticket_id")
         plans = self.store.load_plans(record.owner)
-        folded = fold(
+        folded = fold_ticket(
             ticket_id, record.events, plans.changes, self.catalog, now, record.pages, record.withdrawn
         )
         if folded.state is None:  # an owner on record but no opening folded: nothing to show
@@ -124,8 +126,8 @@ class QueryService:
                 expected_by=None,
                 expected_by_local=None,
             )
-        # The line's queue: every ticket while the catalog defines no lines (issue 13).
-        ahead, exact = self.store.queue.count_before(entry.sort_key)
+        # Its line's queue (SPEC section 8); the whole queue under a catalog without lines.
+        ahead, exact = self.store.queue.count_before(entry.sort_key, line=entry.line)
         days = self.store.queue.history(
             clock.metric, clock.support_level, state.severity, *window_days(day_of(now))
         )
@@ -158,12 +160,11 @@ class QueryService:
         cursor: str | None = None,
     ) -> PageRead:
         self.require_agent(caller)
-        if line:
-            raise BadRequest(
-                f"line: unknown line {line[:40]!r}; the catalog defines no support lines yet, so every "
-                "ticket's line is null and only an empty line filter is taken",
-                "line",
+        if line and line not in self.lines:
+            known = (
+                ", ".join(self.lines) or "none: the catalog defines no support lines, only an empty filter"
             )
+            raise BadRequest(f"line: unknown line {line[:40]!r}; known: {known}", "line")
         if level is not None and level not in self.levels:
             raise BadRequest(f"level: unknown level {level[:40]!r}; known: {', '.join(self.levels)}", "level")
         if not 1 <= limit <= MAX_PAGE:
@@ -176,7 +177,7 @@ class QueryService:
                     "cursor: not a cursor of this API; pass a page's next_cursor as it is", "cursor"
                 )
             after, offset = decoded
-        entries, read = self.store.queue.page(level, after, limit)
+        entries, read = self.store.queue.page(level, after, limit, line or None)
         shown = entries[:limit]
         items = [
             queue_item(
@@ -210,6 +211,7 @@ class QueryService:
         timezone: str = "Europe/Paris",
         country: str = "FR",
         subdivision: str | None = None,
+        line: str | None = None,
     ) -> DueAnswer:
         """`sla-engine due --format json`, with the same checks, each naming its parameter."""
         if level not in self.catalog.levels:
@@ -233,6 +235,9 @@ class QueryService:
                 check()
             except ValueError as error:
                 raise BadRequest(f"{field}: {error}", field) from None
+        if line is not None and line not in self.catalog.lines:
+            known = ", ".join(self.catalog.lines) or "none (the catalog defines no lines)"
+            raise BadRequest(f"line: unknown line {line[:40]!r}; known: {known}", "line")
         if self.catalog.level(level).target(chosen, severity, component) is None:
             raise BadRequest(f"metric: level {level!r} promises no {chosen} target", "metric")
         try:
@@ -241,7 +246,7 @@ class QueryService:
             )
         except ValueError as error:  # a calendar of the catalog with no working time for 20 years
             raise BadRequest(f"level: {error}", "level") from None
-        return DueAnswer.model_validate(due_document(self.catalog, due, timezone, country, subdivision))
+        return DueAnswer.model_validate(due_document(self.catalog, due, timezone, country, subdivision, line))
 
 
 def _calendar(catalog: Catalog, entry: QueueEntry) -> Calendar:

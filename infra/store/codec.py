@@ -16,7 +16,8 @@ every field, the unset ones as `null`, and was written when a `null` plan field 
 
 Personal data the engine never reads again is not stored (README, "Personal data"): `NOT_STORED` names
 the fields the edge validates and the codec then drops, the `subject` of a Ticket Opened, the
-`acknowledged_by` of an Alert Acknowledged and the `comment` of a Satisfaction Rated. Decoding drops them too, from text stored before they were
+`acknowledged_by` of an Alert Acknowledged, the `comment` of a Satisfaction Rated and the `reason` of a
+Ticket Escalated. Decoding drops them too, from text stored before they were
 left out, so a decoded event never carries them (they read as None). The refused input kept for an
 operator goes through `redact_payload`: e-mail addresses replaced, free text removed.
 """
@@ -30,7 +31,8 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from sla.events import DETAIL_MODELS, STORED, EventDetail, describe_validation_error, excerpt
+from sla.events import STORED, EventDetail, describe_validation_error, excerpt
+from sla.incidents import STORED_MODELS
 
 VERSION: Final = 1
 
@@ -38,9 +40,12 @@ NOT_STORED: Final[Mapping[str, tuple[str, ...]]] = {
     "Ticket Opened": ("subject",),
     "Alert Acknowledged": ("acknowledged_by",),
     "Satisfaction Rated": ("comment",),  # the customer's own words: no figure reads them
+    "Ticket Escalated": ("reason",),  # an agent's note on the ticket, free text: nothing reads it
 }
 """Fields validated at the edge and then dropped: nothing reads them after the edge (personal data)."""
 _STAND_IN: Final = "-"  # satisfies a dropped field's constraints while the rest of the event is validated
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")) with one encoder, not one built per event.
+_stored_json: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class UndecodableEvent(ValueError):
@@ -54,12 +59,12 @@ def encode_event(event: EventDetail) -> str:
     """The stored text of an accepted event."""
     dropped = set(NOT_STORED.get(event.detail_type, ()))
     detail = event.model_dump(mode="json", exclude_unset=True, exclude=dropped)
-    return json.dumps({"v": VERSION, "detail": detail}, ensure_ascii=False, separators=(",", ":"))
+    return _stored_json({"v": VERSION, "detail": detail})
 
 
 def decode_event(detail_type: str, text: str) -> EventDetail:
     """A stored event read back, in the version 1 format or the legacy one, checked for structure only."""
-    model = DETAIL_MODELS.get(detail_type)
+    model = STORED_MODELS.get(detail_type)  # the contract's events and the engine's incident notices
     if model is None:
         raise UndecodableEvent(f"stored event of unknown type {excerpt(detail_type)}")
     try:
@@ -111,6 +116,7 @@ REMOVED_KEYS: Final = frozenset(
         "notes",
         "title",
         "summary",
+        "reason",
         "html",
         "signature",
         "acknowledged_by",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from infra.errors import AlreadyRecorded, ConflictingEvent, StoreError
@@ -20,6 +21,7 @@ from infra.store.keys import event_id_key, rejection_key, ticket_key
 from infra.store.outbox import expiration, outbox_items
 from infra.store.queue import entry_digest, history_updates, queue_item
 from infra.store.records import PlanRecord, TicketRecord, clock_digest
+from infra.store.report_index import ReportWrites, report_writes
 from infra.store.timers import timer_item
 from infra.views import ticket_view
 from sla.effects import Alert, Effect
@@ -45,7 +47,7 @@ class NewEvent:
     event: EventDetail
     text: str
 
-    @property
+    @cached_property  # an adapter reads it for the marker, the claim and a collision: hashed once
     def digest(self) -> str:
         return text_digest(self.text)
 
@@ -115,6 +117,8 @@ class CommitWrites:
     queue: dict[str, Any] | None = None  # the QUEUE item to Put (infra.store.queue); None: unchanged
     # Answer-history items to add to (key, attribute -> count): the answered cycles this commit settles.
     history: list[tuple[dict[str, str], dict[str, int]]] = field(default_factory=list)
+    # The decided-cycle index's month items to Put or Delete (infra.store.report_index): the months changed.
+    report: ReportWrites = field(default_factory=ReportWrites)
 
     @property
     def version(self) -> int:
@@ -147,6 +151,7 @@ def plan_commit(
     ticket = folded.state
     entry = queue_entry(ticket) if ticket is not None else None
     queued = entry_digest(entry)
+    report = report_writes(record.ticket_id, record.reported, folded)
     state = {
         **ticket_key(record.ticket_id, "STATE"),
         "kind": "state",
@@ -166,6 +171,7 @@ def plan_commit(
         "registered": _registered(ticket) or None,
         "folded_at": now,
         "queued": queued,
+        "reported": json.dumps(report.digests, sort_keys=True) if report.digests else None,
     }
     expires = expiration(now, retention_days)
     registration, action = _registration(record, ticket, bool(state["registered"]), now)
@@ -184,6 +190,7 @@ def plan_commit(
         fresh=fresh,
         queue=queue_item(record.ticket_id, entry) if queued != record.queued else None,
         history=_history_after(record, folded),
+        report=report,
     )
 
 
@@ -242,10 +249,11 @@ def _pages_after(record: TicketRecord, fresh: tuple[Effect, ...], settled: froze
     for effect in fresh:
         if isinstance(effect, Alert) and effect.kind in ("trigger", "resolve"):
             routes = pages.setdefault(effect.clock_key, [])
-            if effect.kind == "trigger" and effect.route not in routes:
-                routes.append(effect.route)
-            elif effect.kind == "resolve" and effect.route in routes:
-                routes.remove(effect.route)
+            route = effect.delivered_to  # where the page went: the fold resolves it there
+            if effect.kind == "trigger" and route not in routes:
+                routes.append(route)
+            elif effect.kind == "resolve" and route in routes:
+                routes.remove(route)
     pages = {key: routes for key, routes in pages.items() if routes and key not in settled}
     return json.dumps(pages, sort_keys=True) if pages else None
 

@@ -33,19 +33,23 @@ from infra.store.commit import (
     marker_item,
     plan_commit,
     plan_history,
-    rejection_item,
 )
+from infra.store.incidents import TableIncidents
 from infra.store.keys import event_id_key, marshal, plan_key, ticket_key, unmarshal
 from infra.store.keys import rejection_key as _rejection_key
 from infra.store.outbox import DEFAULT_RETENTION_DAYS
 from infra.store.queue import TableQueue, history_expiration
 from infra.store.records import PlanRecord, TicketRecord, ticket_record
+from infra.store.rejections import next_edge_record
+from infra.store.report_index import TableReportIndex
 from infra.store.timers import DueTimer, TimerIndex, timer_item
 from sla.effects import Effect
 from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged
-from sla.fold import Folded, Rejection
+from sla.fold import Folded
 
 MAX_TRANSACTION_ITEMS = 100
+EDGE_WRITE_ATTEMPTS = 3
+"""Reads and writes of one edge rejection before a concurrent refusal of the same id is left to a retry."""
 
 _LOG_FIRST = "LOG#"
 
@@ -59,6 +63,8 @@ class Store:
         self.retention_days = retention_days  # of rejections and outbox items: their `expiration`
         self.timers = TimerIndex(client, table_name)
         self.queue = TableQueue(client, table_name)  # the agents' queue and the answer history (read API)
+        self.incidents = TableIncidents(client, table_name)  # the incident partitions
+        self.report = TableReportIndex(client, table_name)  # the decided-cycle index (monthly report)
         self._attempts = itertools.count()
 
     # -- due timers (infra.store.timers) ----------------------------------------------------------------
@@ -234,8 +240,15 @@ class Store:
                 items.append(
                     ("registration", {"Delete": {"TableName": self.table_name, "Key": registration}})
                 )
+        # The report index's changed months (infra.store.report_index), then the rejection records: plain,
+        # idempotent Puts and Deletes, ordered by the STATE's version condition when in the transaction.
         side_writes: list[dict[str, Any]] = [
-            {"Put": {"TableName": self.table_name, "Item": marshal(item)}} for item in writes.rejections
+            *({"Put": {"TableName": self.table_name, "Item": marshal(item)}} for item in writes.report.puts),
+            *(
+                {"Delete": {"TableName": self.table_name, "Key": marshal(key)}}
+                for key in writes.report.deletes
+            ),
+            *({"Put": {"TableName": self.table_name, "Item": marshal(item)}} for item in writes.rejections),
         ]
         side_writes.extend(
             {
@@ -336,23 +349,44 @@ class Store:
             raise translate(error) from error
 
     def record_rejection(self, event_id: str, reason: str, raw: str | None, now: int) -> bool:
-        """Keep an event refused at the edge for inspection, redacted; False when it was refused before.
+        """Keep an event refused at the edge for inspection, redacted; False when this input was refused before.
 
         Under `REJECTED#<event_id>` / `EDGE`, apart from the fold's verdicts (`FOLD`), so the two never
-        collide; an accepted delivery of the same event id removes it.
+        collide; a different input under the same id is a further version of the same item
+        (infra.store.rejections); an accepted delivery of the same event id removes it.
         """
-        item = rejection_item(Rejection(event_id, reason), raw, now, "EDGE", self.retention_days)
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=marshal(item),
-                ConditionExpression="attribute_not_exists(pk)",  # the first refusal of this event is kept
-            )
-        except ClientError as error:
-            if isinstance(translate(error), AlreadyRecorded):
+        key = {**_rejection_key(event_id), "sk": "EDGE"}
+        prior: dict[str, Any] | None = None  # the first refusal of an id is the usual case: write, then read
+        for attempt in range(EDGE_WRITE_ATTEMPTS):
+            if attempt:
+                prior = self._get(key)
+            item = next_edge_record(prior, event_id, reason, raw, now, self.retention_days)
+            if item is None:
                 return False
-            raise translate(error) from error
-        return True
+            # Allowed prior state: no item for the first refusal of this id; else exactly the revision just
+            # read (an item written before revisions existed has none), so two refusals of one id at once
+            # never overwrite each other's version: the loser reads again and adds its own.
+            if prior is None:
+                check: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+            elif "revision" not in prior:
+                check = {
+                    "ConditionExpression": "attribute_not_exists(#revision)",
+                    "ExpressionAttributeNames": {"#revision": "revision"},
+                }
+            else:
+                check = {
+                    "ConditionExpression": "#revision = :revision",
+                    "ExpressionAttributeNames": {"#revision": "revision"},
+                    "ExpressionAttributeValues": marshal({":revision": prior["revision"]}),
+                }
+            try:
+                self.client.put_item(TableName=self.table_name, Item=marshal(item), **check)
+            except ClientError as error:
+                if not isinstance(translate(error), AlreadyRecorded):
+                    raise translate(error) from error
+                continue
+            return True
+        raise VersionConflict(f"rejection of {event_id}: refused concurrently {EDGE_WRITE_ATTEMPTS} times")
 
     # -- item shapes ------------------------------------------------------------------------------------
 

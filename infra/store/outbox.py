@@ -38,6 +38,8 @@ DEFAULT_RETENTION_DAYS = 30
 """Days outbox items and rejections are kept (infra.settings.EngineSettings.retention_days, SLA_RETENTION_DAYS)."""
 CONTACT_FIELD = "contact_email"
 """The field of a notification's view that holds personal data, dropped from the item once delivered."""
+_effect_json = json.JSONEncoder(ensure_ascii=False).encode
+"""`json.dumps(view, ensure_ascii=False)`, without building an encoder for each of a replay's effects."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def outbox_items(
     expires = expires if expires is not None else expiration(now, DEFAULT_RETENTION_DAYS)
     if version < 1:
         raise ValueError(f"outbox version must be positive, not {version}")
-    chunks = _chunks([json.dumps(effect_view(effect), ensure_ascii=False) for effect in effects])
+    chunks = _chunks([_effect_json(effect_view(effect)) for effect in effects])
     if len(chunks) > _MAX_CHUNKS:
         raise ValueError(f"{len(chunks)} outbox items for one commit: more than the sort key can number")
     return [

@@ -16,7 +16,9 @@ What every adapter promises:
   item marked delivered stays delivered, with the first outcome recorded for each effect.
 - a commit keeps the ticket's entry in the agents' queue and the answer history (`infra.store.queue`), which
   each adapter reads through its `queue` (`QueueReader`): a page in queue order reading at most its size plus
-  one, the count ahead of an entry, the day histograms of answers.
+  one, the count ahead of an entry, the day histograms of answers;
+- a commit keeps the decided-cycle index (`infra.store.report_index`) of the ticket's months, which each
+  adapter reads through its `report` (`ReportIndex`): a month's records, by Query of its partitions.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Protocol
 
 from infra.store.outbox import Backlog
 from infra.store.records import PlanRecord, TicketRecord
+from infra.store.report_index import ReportIndex
 from infra.store.timers import Claim, DueReader, DueTimer
 from sla.effects import Effect
 from sla.events import EventDetail, SupportPlanChanged
@@ -104,3 +107,10 @@ class OutboxStore(Protocol):
         `complete`, mark the item delivered and replace its `effects` by `effects` when given. An item no
         longer there is left alone (never created from a stale record)."""
         ...
+
+
+class ReportStore(Protocol):
+    """The decided-cycle index as the monthly report reads it (infra.report)."""
+
+    @property
+    def report(self) -> ReportIndex: ...

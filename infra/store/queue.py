@@ -7,13 +7,16 @@ paused, closed) the Put leaves them out and the item drops out of the indexes, a
 the due-index (so no commit needs a Delete on a TICKET# item). Two indexes share the sort key:
 
 - `queue-index`: partition `QUEUE`, every ticket that owes something;
-- `queue-level-index`: partition `QUEUE#<level>`, the same per support level.
+- `queue-level-index`: partition `QUEUE#<level>`, the same per support level;
+- `queue-line-index`: partition `QUEUE#LINE#<line>`, per support line (SPEC section 10);
+- `queue-line-level-index`: partition `QUEUE#LINE#<line>#<level>`, per line and level.
 
 A filter is a partition, never a FilterExpression: a page is one Query that reads at most `limit + 1`
 items (the one more says whether there is a next page) whatever the number of open tickets, and a filtered
-page reads no ticket of another level. One more index per filter is the price: when the catalog gets support
-lines (SPEC section 10), a line filter is `QUEUE#LINE#<line>` and a line-and-level filter its own index, not a
-filter over the line's partition. The sort key (`sla.queue.queue_sort_key`) is the queue's order.
+page reads no ticket of another level or line. One more index per filter is the price: a line-and-level
+filter is its own index, not a FilterExpression over the line's partition (which would read every ticket of
+the line's other levels to fill a page). A ticket without a line (a catalog without lines) carries neither
+line key. The sort key (`sla.queue.queue_sort_key`) is the queue's order.
 
 Each QUEUE partition is one index partition, so it takes the writes of every change of what a ticket owes
 (about one per event that opens, answers, pauses or breaches a clock): DynamoDB serves about 1,000 writes a
@@ -47,6 +50,8 @@ QUEUE_ITEM = "INDEX#QUEUE"
 """The QUEUE item's sort key: before `LOG#`, so a ticket's load (sk >= LOG#) never reads it."""
 QUEUE_INDEX = "queue-index"
 QUEUE_LEVEL_INDEX = "queue-level-index"
+QUEUE_LINE_INDEX = "queue-line-index"
+QUEUE_LINE_LEVEL_INDEX = "queue-line-level-index"
 QUEUE_PARTITION = "QUEUE"
 QUEUE_SORT = "queue_sk"
 HISTORY_PREFIX = "HISTORY#"
@@ -60,15 +65,39 @@ def level_partition(level: str) -> str:
     return f"{QUEUE_PARTITION}#{level}"
 
 
+def line_partition(line: str, level: str | None = None) -> str:
+    return f"{QUEUE_PARTITION}#LINE#{line}" + (f"#{level}" if level is not None else "")
+
+
+def filter_partition(line: str | None, level: str | None) -> tuple[str, str, str]:
+    """(index, partition attribute, partition value) of a queue filter: each combination its own index."""
+    if line is not None:
+        if level is not None:
+            return QUEUE_LINE_LEVEL_INDEX, "queue_line_level_pk", line_partition(line, level)
+        return QUEUE_LINE_INDEX, "queue_line_pk", line_partition(line)
+    if level is not None:
+        return QUEUE_LEVEL_INDEX, "queue_level_pk", level_partition(level)
+    return QUEUE_INDEX, "queue_pk", QUEUE_PARTITION
+
+
 def queue_item(ticket_id: str, entry: QueueEntry | None) -> dict[str, Any]:
     """The ticket's QUEUE item: with the index keys while it owes something, without them once it does not."""
     item: dict[str, Any] = {**ticket_key(ticket_id, QUEUE_ITEM), "kind": "queue"}
     if entry is None:
         return item
+    lines = (
+        {}
+        if entry.line is None
+        else {
+            "queue_line_pk": line_partition(entry.line),
+            "queue_line_level_pk": line_partition(entry.line, entry.support_level),
+        }
+    )
     return {
         **item,
         "queue_pk": QUEUE_PARTITION,
         "queue_level_pk": level_partition(entry.support_level),
+        **lines,
         QUEUE_SORT: entry.sort_key,
         **asdict(entry),
     }
@@ -172,13 +201,17 @@ def histogram_of(item: dict[str, Any]) -> dict[int, int]:
 class QueueReader(Protocol):
     """The queue and the answer history as the read API reads them; both adapters answer it."""
 
-    def page(self, level: str | None, after: str | None, limit: int) -> tuple[list[QueueEntry], int]:
+    def page(
+        self, level: str | None, after: str | None, limit: int, line: str | None = None
+    ) -> tuple[list[QueueEntry], int]:
         """Up to `limit + 1` entries in queue order after the sort key `after` (the one more says there is a
-        next page), and the number of items read."""
+        next page), of `level` and `line` when given, and the number of items read."""
         ...
 
-    def count_before(self, sort_key: str, max_pages: int = COUNT_PAGE_LIMIT) -> tuple[int, bool]:
-        """Entries of the whole queue before `sort_key`, and whether the count is exact (not cut short)."""
+    def count_before(
+        self, sort_key: str, max_pages: int = COUNT_PAGE_LIMIT, line: str | None = None
+    ) -> tuple[int, bool]:
+        """Entries before `sort_key` of the whole queue (or of `line`'s), and whether the count is exact."""
         ...
 
     def history(
@@ -196,11 +229,10 @@ class TableQueue:
         self.client = client
         self.table_name = table_name
 
-    def page(self, level: str | None, after: str | None, limit: int) -> tuple[list[QueueEntry], int]:
-        if level is None:
-            index, partition_key, partition = QUEUE_INDEX, "queue_pk", QUEUE_PARTITION
-        else:
-            index, partition_key, partition = QUEUE_LEVEL_INDEX, "queue_level_pk", level_partition(level)
+    def page(
+        self, level: str | None, after: str | None, limit: int, line: str | None = None
+    ) -> tuple[list[QueueEntry], int]:
+        index, partition_key, partition = filter_partition(line, level)
         condition = f"{partition_key} = :p"
         values: dict[str, Any] = {":p": partition}
         if after is not None:
@@ -219,12 +251,15 @@ class TableQueue:
         items = answer.get("Items", [])
         return [entry_of(unmarshal(item)) for item in items], len(items)
 
-    def count_before(self, sort_key: str, max_pages: int = COUNT_PAGE_LIMIT) -> tuple[int, bool]:
+    def count_before(
+        self, sort_key: str, max_pages: int = COUNT_PAGE_LIMIT, line: str | None = None
+    ) -> tuple[int, bool]:
+        index, partition_key, partition = filter_partition(line, None)
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": QUEUE_INDEX,
-            "KeyConditionExpression": f"queue_pk = :p AND {QUEUE_SORT} < :mine",
-            "ExpressionAttributeValues": marshal({":p": QUEUE_PARTITION, ":mine": sort_key}),
+            "IndexName": index,
+            "KeyConditionExpression": f"{partition_key} = :p AND {QUEUE_SORT} < :mine",
+            "ExpressionAttributeValues": marshal({":p": partition, ":mine": sort_key}),
             "Select": "COUNT",
         }
         count = 0

@@ -37,6 +37,7 @@ class TicketRecord:
     registered: bool = False  # the ticket is listed among its customer's open tickets
     withdrawn: dict[str, int] = field(default_factory=dict)  # clock key -> times its pages were withdrawn
     queued: str | None = None  # digest of the ticket's QUEUE item as last written (infra.store.queue)
+    reported: dict[str, str] = field(default_factory=dict)  # month -> digest of its report index item
 
     def has_event(self, event_id: str) -> bool:
         return any(event.event_id == event_id for event in self.events)
@@ -87,4 +88,5 @@ def ticket_record(
         bool(found.get("registered")),
         {key: int(count) for key, count in withdrawn.items()},
         found.get("queued"),
+        json.loads(found["reported"]) if found.get("reported") else {},
     )

@@ -10,12 +10,14 @@ serialization, no emulated backend).
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
     IdempotencyItemNotFoundError,
@@ -107,17 +109,72 @@ def _not_found(code: str, operation: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": "not found"}}, operation)
 
 
+_Kept = tuple[str, int | None, int | None, str, str]
+"""A record as kept: status, expiry, in-progress expiry (ms), response text, payload hash."""
+_INPROGRESS, _COMPLETED = STATUS_CONSTANTS["INPROGRESS"], STATUS_CONSTANTS["COMPLETED"]
+
+
 class MemoryPersistenceLayer(BasePersistenceLayer):
     """Powertools idempotency records in a dict, under the conditions of its DynamoDB layer: a record is
     taken when absent, expired, or in progress past its in-progress expiry; otherwise the existing one
     answers (IdempotencyItemAlreadyExistsError with it).
 
     A record is kept as a tuple, its response text shared with the records that hold the same: a replay
-    keeps one per delivery of each effect to each channel, and most answers read alike."""
+    keeps one per delivery of each effect to each channel, and most answers read alike.
+
+    Powertools' wrapper cost a replay twice what the deliveries it guards did (3.1 s against 1.6 s in a
+    profile of 20,000 events), so the two writes of every unit take a shorter path here, with the same
+    outcome: `save_inprogress` and `save_success` write the tuple directly, without the `DataRecord` built
+    to be taken apart, the debug lines formatted whether or not they are logged, or the `datetime`
+    arithmetic; and the key, Powertools' own (`_get_hashed_idempotency_key`), is hashed once for both
+    writes of a unit. That halves the wrapper's cost a unit (100 us to 52 us). With a feature the notifier
+    does not use (a local cache, payload validation, a key drawn by JMESPath, no Lambda clock), Powertools'
+    own methods run instead."""
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
-        self._records: dict[str, tuple[str, int | None, int | None, str, str]] = {}
+        self._records: dict[str, _Kept] = {}
+        self._last_key: tuple[tuple[str, tuple[tuple[str, Any], ...]], str | None] | None = None
+
+    def save_inprogress(self, data: dict[str, Any], remaining_time_in_millis: int | None = None) -> None:
+        if remaining_time_in_millis is None or not self._plain():
+            super().save_inprogress(data, remaining_time_in_millis)
+            return
+        key = self._get_hashed_idempotency_key(data)
+        if key is None:
+            return
+        now = time.time()
+        found = self._records.get(key)
+        if found is not None and not _may_replace(found, now):
+            raise IdempotencyItemAlreadyExistsError(old_data_record=_record(key, found))
+        # As Powertools computes them: the record's expiry in seconds, the lock's in milliseconds.
+        until = int((now + remaining_time_in_millis / 1000) * 1000)
+        self._records[key] = (_INPROGRESS, int(now + self.expires_after_seconds), until, "", "")
+
+    def save_success(self, data: dict[str, Any], result: dict[str, Any]) -> None:
+        if not self._plain():
+            super().save_success(data, result)
+            return
+        key = self._get_hashed_idempotency_key(data)
+        if key is None:
+            return
+        response = sys.intern(json.dumps(result, cls=Encoder, sort_keys=True))
+        self._records[key] = (_COMPLETED, int(time.time() + self.expires_after_seconds), None, response, "")
+
+    def _plain(self) -> bool:
+        """Configured as the notifier configures it: nothing the short paths leave to Powertools."""
+        return not (self.use_local_cache or self.payload_validation_enabled or self.event_key_jmespath)
+
+    def _get_hashed_idempotency_key(self, data: dict[str, Any]) -> str | None:
+        # Only a payload of strings is remembered: equal items then dump alike (1, 1.0 and True do not).
+        if type(data) is not dict or any(type(value) is not str for value in data.values()):
+            return super()._get_hashed_idempotency_key(data)
+        payload = (self.function_name, tuple(data.items()))
+        if self._last_key is not None and self._last_key[0] == payload:
+            return self._last_key[1]
+        key = super()._get_hashed_idempotency_key(data)
+        self._last_key = (payload, key)
+        return key
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
         found = self._records.get(idempotency_key)
@@ -128,7 +185,7 @@ class MemoryPersistenceLayer(BasePersistenceLayer):
     def _put_record(self, data_record: DataRecord) -> None:
         key = data_record.idempotency_key
         found = self._records.get(key)
-        if found is not None and not _may_replace(_record(key, found), time.time()):
+        if found is not None and not _may_replace(found, time.time()):
             raise IdempotencyItemAlreadyExistsError(old_data_record=_record(key, found))
         self._keep(data_record)
 
@@ -148,17 +205,13 @@ class MemoryPersistenceLayer(BasePersistenceLayer):
         )
 
 
-def _record(key: str, kept: tuple[str, int | None, int | None, str, str]) -> DataRecord:
+def _record(key: str, kept: _Kept) -> DataRecord:
     status, expiry, in_progress_expiry, response, payload_hash = kept
     return DataRecord(key, status, expiry, in_progress_expiry, response, payload_hash)
 
 
-def _may_replace(record: DataRecord, now: float) -> bool:
-    if record.expiry_timestamp is not None and record.expiry_timestamp < int(now):
+def _may_replace(kept: _Kept, now: float) -> bool:
+    status, expiry, in_progress_until = kept[:3]
+    if expiry is not None and expiry < int(now):
         return True
-    in_progress_until = record.in_progress_expiry_timestamp
-    return (
-        record.status == STATUS_CONSTANTS["INPROGRESS"]
-        and in_progress_until is not None
-        and in_progress_until < int(now * 1000)
-    )
+    return status == _INPROGRESS and in_progress_until is not None and in_progress_until < int(now * 1000)

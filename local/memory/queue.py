@@ -13,12 +13,11 @@ from typing import Any
 
 from infra.store.queue import (
     COUNT_PAGE_LIMIT,
-    QUEUE_PARTITION,
     QUEUE_SORT,
     entry_of,
+    filter_partition,
     histogram_of,
     history_partition,
-    level_partition,
 )
 from sla.queue import QueueEntry
 
@@ -46,6 +45,7 @@ class MemoryQueue:
             return
         sort_key = item[QUEUE_SORT]
         partitions = [item["queue_pk"], item["queue_level_pk"]]
+        partitions += [item[key] for key in ("queue_line_pk", "queue_line_level_pk") if key in item]
         for partition in partitions:
             bisect.insort(self._partitions.setdefault(partition, []), sort_key)
         self._entries[sort_key] = entry_of(item)
@@ -60,14 +60,18 @@ class MemoryQueue:
 
     # -- infra.store.queue.QueueReader ---------------------------------------------------------------------
 
-    def page(self, level: str | None, after: str | None, limit: int) -> tuple[list[QueueEntry], int]:
-        keys = self._partitions.get(QUEUE_PARTITION if level is None else level_partition(level), [])
+    def page(
+        self, level: str | None, after: str | None, limit: int, line: str | None = None
+    ) -> tuple[list[QueueEntry], int]:
+        keys = self._partitions.get(filter_partition(line, level)[2], [])
         start = bisect.bisect_right(keys, after) if after is not None else 0
         page = keys[start : start + limit + 1]
         return [self._entries[key] for key in page], len(page)
 
-    def count_before(self, sort_key: str, max_pages: int = COUNT_PAGE_LIMIT) -> tuple[int, bool]:
-        return bisect.bisect_left(self._partitions.get(QUEUE_PARTITION, []), sort_key), True
+    def count_before(
+        self, sort_key: str, max_pages: int = COUNT_PAGE_LIMIT, line: str | None = None
+    ) -> tuple[int, bool]:
+        return bisect.bisect_left(self._partitions.get(filter_partition(line, None)[2], []), sort_key), True
 
     def history(
         self, metric: str, level: str, severity: str, first_day: str, last_day: str

@@ -28,10 +28,11 @@ from typing import Any, Literal, cast
 
 from infra.errors import AlreadyRecorded, VersionConflict
 from infra.store.codec import decode_event, encode_event
-from infra.store.commit import collision, plan_commit, plan_history, rejection_item
+from infra.store.commit import collision, plan_commit, plan_history
 from infra.store.outbox import DEFAULT_RETENTION_DAYS, OUTBOX_KIND, OUTBOX_PREFIX, Backlog, expiration
 from infra.store.queue import history_expiration
 from infra.store.records import PlanRecord, TicketRecord, ticket_record
+from infra.store.rejections import next_edge_record
 from infra.store.timers import (
     Claim,
     DueTimer,
@@ -43,10 +44,12 @@ from infra.store.timers import (
     ticket_of,
     timer_sort_key,
 )
+from local.memory.incidents import MemoryIncidents
 from local.memory.queue import MemoryQueue
+from local.memory.report_index import MemoryReportIndex
 from sla.effects import Effect
 from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged
-from sla.fold import Folded, Rejection
+from sla.fold import Folded
 
 CUSTOMER_PAGE = 1_000
 """Open tickets a `customer_tickets` page holds: a plan change marks a large customer page by page."""
@@ -158,11 +161,14 @@ class MemoryStore:
         self.retention_days = retention_days
         self.timers = MemoryTimers()
         self.queue = MemoryQueue()  # the agents' queue and the answer history (infra.store.queue)
+        self.report = MemoryReportIndex()  # the decided-cycle index (infra.store.report_index)
         self._tickets: dict[str, _Ticket] = {}
         self._plans: dict[str, PlanRecord] = {}
         self._registrations: dict[str, set[str]] = {}  # customer -> open tickets
         self._rejections: dict[tuple[str, str], dict[str, Any]] = {}  # (event id, EDGE or FOLD) -> item
         self._event_ids: dict[str, tuple[str, str | None]] = {}  # event id -> (ticket, digest): EVENTID#
+        # The incident partitions (infra.store.incidents); an incident event claims its id among the tickets'.
+        self.incidents = MemoryIncidents(self._event_ids)
         self._stream: list[dict[str, Any]] = []  # outbox items inserted since `take_stream`, as inserted
 
     # -- tickets -----------------------------------------------------------------------------------------
@@ -208,6 +214,7 @@ class MemoryStore:
             self.queue.put(writes.queue)
         for key, counts in writes.history:
             self.queue.add_history(key, counts, history_expiration(key["sk"].removeprefix("DAY#")))
+        self.report.apply(writes.report)
         after = ticket_record(ticket_id, events, writes.state, self.timers.sort_key(ticket_id))
         if ticket is None:
             ticket = self._tickets[ticket_id] = _Ticket(after)
@@ -232,9 +239,11 @@ class MemoryStore:
         return writes.fresh
 
     def record_rejection(self, event_id: str, reason: str, raw: str | None, now: int) -> bool:
-        if (event_id, "EDGE") in self._rejections:
-            return False  # the first refusal of this event is kept
-        item = rejection_item(Rejection(event_id, reason), raw, now, "EDGE", self.retention_days)
+        item = next_edge_record(
+            self._rejections.get((event_id, "EDGE")), event_id, reason, raw, now, self.retention_days
+        )
+        if item is None:
+            return False  # this very input was refused before
         self._rejections[(event_id, "EDGE")] = item
         return True
 

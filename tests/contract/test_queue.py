@@ -80,7 +80,7 @@ def test_an_open_ticket_is_queued_under_the_clock_it_owes(adapter: Adapter) -> N
         "Europe/Paris",
         "FR",
     )
-    assert entry.line is None
+    assert entry.line == "l1"  # the catalog's entry line: the entry is also in l1's queue
 
 
 def test_the_queue_is_in_due_order_then_level_then_ticket(adapter: Adapter) -> None:

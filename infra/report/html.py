@@ -1,5 +1,8 @@
 """The HTML report: one self-contained file, with its charts drawn by matplotlib as inline SVG.
 
+Shared by `sla-engine report --format html` and the ReportFunction (infra.report.service), which cannot
+import the command line: so it lives here, and matplotlib is in the ReportFunction's package.
+
 Self-contained because it is mailed, archived on S3 and opened years later: no script, no font, no style
 sheet and no image is fetched from anywhere; the charts are vector, so they stay sharp in print, and their
 text is text (searchable, readable by a screen reader). Colours are told apart by marker, line style and
@@ -21,9 +24,12 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from cli.app import human
-from sla.kpi_series import RESPONSE_BUCKETS, Series
+from sla.catalog import Catalog
+from sla.catalog_views import human
+from sla.kpi_records import Records
+from sla.kpi_series import RESPONSE_BUCKETS, Series, series
 from sla.kpi_stats import percent
+from sla.kpis import Period
 
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000")  # Okabe-Ito
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
@@ -58,11 +64,11 @@ RC: dict[Any, Any] = {
 }
 
 
-def _esc(value: object) -> str:
+def escape(value: object) -> str:
     return html.escape("—" if value is None else str(value))
 
 
-def _svg(figure: Figure, prefix: str, title: str) -> str:
+def inline_svg(figure: Figure, prefix: str, title: str) -> str:
     """The figure as an <svg> element to inline: no XML prolog, ids made unique on the page, a title."""
     FigureCanvasSVG(figure)
     buffer = io.StringIO()
@@ -80,17 +86,17 @@ def _svg(figure: Figure, prefix: str, title: str) -> str:
     text = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', text)
     opening = text.index(">") + 1
     labelled = text[: opening - 1] + f' role="img" aria-labelledby="{prefix}-title">'
-    return labelled + f'<title id="{prefix}-title">{_esc(title)}</title>' + text[opening:]
+    return labelled + f'<title id="{prefix}-title">{escape(title)}</title>' + text[opening:]
 
 
-def _figure(width: float = 7.2, height: float = 3.0) -> tuple[Figure, Any]:
+def new_figure(width: float = 7.2, height: float = 3.0) -> tuple[Figure, Any]:
     with matplotlib.rc_context(RC):
         figure = Figure(figsize=(width, height), layout="constrained")
         axes = figure.add_subplot()
     return figure, axes
 
 
-def _nothing(axes: Any, words: str) -> None:
+def mark_empty(axes: Any, words: str) -> None:
     """An empty chart says so in words, in a strip rather than a blank box."""
     axes.figure.set_size_inches(axes.figure.get_figwidth(), 0.6)
     axes.text(0.5, 0.5, words, ha="center", va="center", transform=axes.transAxes, fontsize=10)
@@ -104,11 +110,11 @@ def _counts(values: Sequence[int]) -> list[str]:
 
 def compliance_chart(series: Series) -> str:
     with matplotlib.rc_context(RC):
-        figure, axes = _figure()
+        figure, axes = new_figure()
         levels = series.levels
         positions = {week: index for index, week in enumerate(series.weeks)}
         if not levels:
-            _nothing(axes, "No SLA clock cycle was decided in the period.")
+            mark_empty(axes, "No SLA clock cycle was decided in the period.")
         for index, level in enumerate(levels):
             values = [math.nan] * len(series.weeks)
             for point in series.compliance:
@@ -131,14 +137,14 @@ def compliance_chart(series: Series) -> str:
             axes.set_ylabel("met / decided (%)")
             axes.grid(axis="y", color="#ddd", linewidth=0.6)
             axes.legend(title="level", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-        return _svg(figure, "chart-compliance", "SLA compliance by week and support level")
+        return inline_svg(figure, "chart-compliance", "SLA compliance by week and support level")
 
 
 def response_chart(series: Series) -> str:
     with matplotlib.rc_context(RC):
-        figure, axes = _figure()
+        figure, axes = new_figure()
         if not any(series.reaction) and not any(series.useful_response):
-            _nothing(axes, "No ticket opened in the period has had a reply.")
+            mark_empty(axes, "No ticket opened in the period has had a reply.")
         else:
             width = 0.4
             positions = range(len(RESPONSE_BUCKETS))
@@ -167,15 +173,15 @@ def response_chart(series: Series) -> str:
             axes.set_xticks(list(positions), labels=[name for name, _ in RESPONSE_BUCKETS])
             axes.set_ylabel("tickets")
             axes.legend(frameon=False)
-        return _svg(figure, "chart-reaction", "Distribution of reaction and useful response times")
+        return inline_svg(figure, "chart-reaction", "Distribution of reaction and useful response times")
 
 
 def csat_chart(series: Series) -> str:
     with matplotlib.rc_context(RC):
-        figure, axes = _figure(height=2.6)
+        figure, axes = new_figure(height=2.6)
         total = sum(series.ratings)
         if not total:
-            _nothing(axes, "No rating was given in the period.")
+            mark_empty(axes, "No rating was given in the period.")
         else:
             colours = ["#D55E00", "#E69F00", "#999999", "#56B4E9", "#0072B2"]
             hatches = ["xx", "x", "", "..", ""]
@@ -187,18 +193,18 @@ def csat_chart(series: Series) -> str:
             axes.set_xticks(range(1, 6), labels=["1", "2", "3", "4", "5"])
             axes.set_xlabel("rating (4 and 5 count as satisfied)")
             axes.set_ylabel("tickets")
-        return _svg(figure, "chart-csat", "Customer satisfaction ratings")
+        return inline_svg(figure, "chart-csat", "Customer satisfaction ratings")
 
 
 # -- tables -----------------------------------------------------------------------------------------------
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], text_columns: int = 1) -> str:
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]], text_columns: int = 1) -> str:
     """A table whose first `text_columns` columns are words (left-aligned) and the rest figures."""
 
     def cell(tag: str, index: int, value: object) -> str:
         align = ' class="text"' if index < text_columns else ""
-        return f"<{tag}{align}>{_esc(value)}</{tag}>"
+        return f"<{tag}{align}>{escape(value)}</{tag}>"
 
     head = "".join(cell("th", i, h) for i, h in enumerate(headers))
     body = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>" for row in rows)
@@ -209,7 +215,7 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} %"
 
 
-def _tally(entry: dict[str, Any]) -> str:
+def tally(entry: dict[str, Any]) -> str:
     decided = entry["met"] + entry["breached"]
     return "—" if not decided else f"{_percent(entry['percent'])} ({entry['met']}/{decided})"
 
@@ -229,7 +235,7 @@ def _sections(document: dict[str, Any]) -> str:
     parts = ["<h2>Compliance</h2>"]
     metrics = [entry["metric"].replace("_", " ") for entry in groups[0]["compliance"]]
     parts.append(
-        _table(["group", *metrics], [[_label(g), *(_tally(e) for e in g["compliance"])] for g in groups])
+        html_table(["group", *metrics], [[_label(g), *(tally(e) for e in g["compliance"])] for g in groups])
     )
     parts.append("<h2>Reaction and useful response</h2>")
     rows = []
@@ -249,10 +255,10 @@ def _sections(document: dict[str, Any]) -> str:
                 ]
             )
     headers = ["group", "figure", "count", "mean", "median", "p90", "median working", "waiting", "unanswered"]
-    parts.append(_table(headers, rows, text_columns=2))
+    parts.append(html_table(headers, rows, text_columns=2))
     parts.append("<h2>Customer satisfaction</h2>")
     parts.append(
-        _table(
+        html_table(
             ["group", "ratings", "good (4-5)", "CSAT", "feedback rate"],
             [
                 [
@@ -269,7 +275,7 @@ def _sections(document: dict[str, Any]) -> str:
     parts.append("<h2>Hardware replacement</h2>")
     classes = [entry["component_class"] for entry in groups[0]["hardware"]]
     parts.append(
-        _table(["group", *classes], [[_label(g), *(_tally(e) for e in g["hardware"])] for g in groups])
+        html_table(["group", *classes], [[_label(g), *(tally(e) for e in g["hardware"])] for g in groups])
     )
     return "".join(parts)
 
@@ -278,7 +284,7 @@ def _lines_and_credits(document: dict[str, Any]) -> str:
     parts = ["<h2>Support lines</h2>"]
     if document["lines"]:
         parts.append(
-            _table(
+            html_table(
                 ["line", "escalations in", "pickup met", "pickup breached", "median pickup"],
                 [
                     [
@@ -297,7 +303,7 @@ def _lines_and_credits(document: dict[str, Any]) -> str:
     parts.append("<h2>Service credits</h2>")
     if document["credits"]:
         parts.append(
-            _table(
+            html_table(
                 ["customer", "level", "breaches", "hours late", "credit (% of the monthly fee)"],
                 [
                     [
@@ -335,16 +341,21 @@ def render_html(document: dict[str, Any], series: Series) -> str:
         (f"Ratings of the period, each ticket's latest: {csat}.", csat_chart(series)),
     ]  # fmt: skip
     charts = "".join(
-        f'<figure class="chart">{svg}<figcaption>{_esc(caption)}</figcaption></figure>'
+        f'<figure class="chart">{svg}<figcaption>{escape(caption)}</figcaption></figure>'
         for caption, svg in figures
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_esc(title)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>{_esc(title)}</h1>"
-        f'<p class="meta">Period [{_esc(period["from"])}, {_esc(period["to"])}) UTC; grouped by {_esc(by)}. '
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{escape(title)}</h1>"
+        f'<p class="meta">Period [{escape(period["from"])}, {escape(period["to"])}) UTC; grouped by {escape(by)}. '
         "Figures as defined in SPEC section 9: medians and p90 by nearest rank.</p>"
         f"<h2>Charts</h2>{charts}{_sections(document)}{_lines_and_credits(document)}"
         "</body></html>\n"
     )
+
+
+def report_html(document: dict[str, Any], records: Records, catalog: Catalog, period: Period) -> str:
+    """The page of a report `document`, its charts counted from the same `records` over `period`."""
+    return render_html(document, series(records.tickets, records.cycles, period, list(catalog.levels)))
