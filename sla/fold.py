@@ -14,30 +14,33 @@ is closed by the fold itself: it is told the pages still open and resolves those
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from heapq import heappop, heappush
 from operator import attrgetter
-from typing import TypeVar
 
 from sla.calendar import (
     Calendar,
-    Pause,
-    Schedule,
-    after_with_pauses,
-    compile_schedule,
-    within_with_pauses,
 )
-from sla.catalog import DEFAULT_LEVEL, Catalog, Level
+from sla.catalog import DEFAULT_LEVEL, Catalog
+from sla.clocks import (
+    ALWAYS,
+    BREACH,
+    DEFAULT_PLAN,
+    WARN,
+    Clock,
+    Plan,
+    RunningClock,
+    calendar_for,
+    plans_in_force,
+)
 from sla.duty import paged_route
 from sla.effects import Alert, AlertKind, Effect, Notification, NotificationKind
+from sla.event_order import in_order
 from sla.events import (
     AlertAcknowledged,
     AnyTicketEvent,
-    EventDetail,
     HardwareReplacementCompleted,
     HardwareReplacementRequested,
     SatisfactionRated,
@@ -53,8 +56,7 @@ from sla.events import (
 from sla.kpi_facts import FactsRecorder, TicketFacts
 from sla.limited import limited_level, limited_period
 from sla.lines import pickup_calendar, pickup_level, unknown_line
-from sla.plans import schedule_for
-from sla.vocabulary import ClockState, Component, Locale, Metric, Severity, Status
+from sla.vocabulary import ClockState, Component, Metric, Severity, Status
 
 WARNING_ROUTE = "oncall-l2"
 APOLOGY_GRACE = 300
@@ -64,43 +66,6 @@ APOLOGY_METRICS: frozenset[Metric] = frozenset({"first_response", "hardware_repl
 RETARGETED_METRICS: frozenset[Metric] = frozenset({"first_response", "next_response", "resolution"})
 PAUSABLE_METRICS: frozenset[Metric] = frozenset({"resolution", "hardware_replacement"})
 RESPONSE_METRICS: frozenset[Metric] = frozenset({"first_response", "next_response"})
-
-_E = TypeVar("_E", bound=EventDetail)
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A customer's plan as in force at one instant; fields a plan change leaves out keep their value."""
-
-    support_level: str = DEFAULT_LEVEL
-    timezone: str = "Europe/Paris"
-    country: str = "FR"
-    locale: Locale = "en"
-    contact_email: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Clock:
-    metric: Metric
-    cycle: int
-    state: ClockState
-    support_level: str
-    started_at: int
-    due_at: int | None
-    stopped_at: int | None
-    elapsed_seconds: int
-    target_seconds: int
-    breached_at: int | None = None
-    acknowledged_at: int | None = None
-    server_id: str | None = None
-    component: Component | None = None
-    cause: str = ""  # the event that started this cycle: its identity, whatever its position
-    # Where its working time is counted (with `support_level`, `metric` and the catalog version in force at
-    # `started_at`): the customer's zone and country when it started. A reader that has only the clock, such
-    # as the agents' queue, recomputes the working time left with them (`clock_calendar`).
-    timezone: str = "Europe/Paris"
-    country: str = "FR"
-    line: str | None = None  # line_pickup only: the support line whose pickup this is (SPEC section 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,237 +103,6 @@ class Folded:
     facts: TicketFacts | None = None
 
 
-Timer = tuple[int, int, float]
-"""(instant, rank, argument): a warning (rank 0, its fraction), the breach (1), a ladder step (2, its index).
-
-A timer at instant t fires in a fold whose `now` is after t; `next_due` is therefore t + 1."""
-
-_WARN, _BREACH, _PAGE = 0, 1, 2
-
-
-class _Clock:
-    """A clock during the simulation; mutable here, frozen into `Clock` at the end.
-
-    `timers` holds the clock's pending timers in firing order and is rebuilt whenever the clock changes, so
-    that finding the next timer of a ticket is a look at the head of each clock's list.
-    """
-
-    __slots__ = (
-        "acknowledged_at",
-        "breached_at",
-        "calendar",
-        "cause",
-        "component",
-        "cycle",
-        "due_at",
-        "key",
-        "level",
-        "level_name",
-        "line",
-        "metric",
-        "paged",
-        "paused_since",
-        "pauses",
-        "plan",
-        "server_id",
-        "started_at",
-        "state",
-        "stopped_at",
-        "target",
-        "timers",
-        "warned",
-    )
-
-    def __init__(
-        self,
-        metric: Metric,
-        cycle: int,
-        key: str,
-        cause: str,
-        level_name: str,
-        level: Level,
-        calendar: Calendar,
-        start: int,
-        target: int,
-    ) -> None:
-        self.metric = metric
-        self.cycle = cycle
-        self.key = key
-        self.cause = cause
-        self.level_name = level_name
-        self.level = level
-        self.calendar = calendar
-        self.started_at = start
-        self.target = target
-        self.state: ClockState = "running"
-        self.pauses: list[Pause] = []
-        self.paused_since: int | None = None
-        self.stopped_at: int | None = None
-        self.breached_at: int | None = None
-        self.acknowledged_at: int | None = None
-        self.warned: set[float] = set()
-        self.paged: list[str] = []
-        self.server_id: str | None = None
-        self.component: Component | None = None
-        self.plan = _DEFAULT_PLAN  # the plan its calendar was made for (its zone and country)
-        self.line: str | None = None
-        self.due_at: int | None = None
-        self.timers: list[Timer] = []
-        self.retime(start)
-
-    def retime(self, now: int) -> None:
-        """Recompute the due time and the timers; a warning or breach whose instant is past fires at `now`.
-
-        A clock whose target was used up exactly when it was paused is due at that instant, but it can
-        only breach once it runs again: its breach fires at the resumption, never back in time.
-        """
-        if self.state != "running":
-            self.due_at = None
-            self.timers = []
-            return
-        calendar, start, pauses = self.calendar, self.started_at, self.pauses
-        if pauses:
-            due = after_with_pauses(calendar, start, self.target, pauses)
-        else:
-            due = calendar.after(start, self.target)
-        self.due_at = due
-        timers: list[Timer] = []
-        for fraction in self.level.warn_at:
-            if fraction in self.warned:
-                continue
-            seconds = math.floor(fraction * self.target)
-            at = (
-                after_with_pauses(calendar, start, seconds, pauses)
-                if pauses
-                else calendar.after(start, seconds)
-            )
-            timers.append((at if at > now else now, _WARN, fraction))
-        timers.append((due if due > now else now, _BREACH, 0.0))
-        timers.sort()
-        self.timers = timers
-
-    def schedule_ladder(self) -> None:
-        """The next step of the ladder of a breached clock, until acknowledged, stopped or out of routes."""
-        step = len(self.paged)
-        if (
-            self.state == "breached"
-            and self.stopped_at is None
-            and self.acknowledged_at is None
-            and self.breached_at is not None
-            and step < len(self.level.ladder)
-        ):
-            self.timers = [(self.breached_at + step * self.level.ack_timeout, _PAGE, float(step))]
-        else:
-            self.timers = []
-
-    @property
-    def open(self) -> bool:
-        """Still counting or still paging: not yet met, cancelled, or stopped after its breach."""
-        return self.stopped_at is None
-
-    def elapsed(self, now: int) -> int:
-        end = self.stopped_at if self.stopped_at is not None else now
-        pauses = self.pauses
-        if self.paused_since is not None:
-            pauses = [*pauses, (self.paused_since, max(end, self.paused_since))]
-        if not pauses:
-            return max(0, self.calendar.within(self.started_at, end))
-        return max(0, within_with_pauses(self.calendar, self.started_at, end, pauses))
-
-    def freeze(self, now: int) -> Clock:
-        # Positional, in Clock's field order: a fold freezes every clock, and keywords cost a third more.
-        return Clock(
-            self.metric,
-            self.cycle,
-            self.state,
-            self.level_name,
-            self.started_at,
-            self.due_at if self.state != "paused" else None,
-            self.stopped_at,
-            self.elapsed(now),
-            self.target,
-            self.breached_at,
-            self.acknowledged_at,
-            self.server_id,
-            self.component,
-            self.cause,
-            self.plan.timezone,
-            self.plan.country,
-            self.line,
-        )
-
-
-_CALENDARS: dict[tuple[int, str, Metric, str, str], tuple[Catalog, Calendar]] = {}
-"""Compiled calendars by (catalog, level, metric, zone, country), shared by every fold of the process.
-
-Keyed by the catalog's identity (a catalog is not hashable) and holding the catalog itself, so that an id
-reused by a later catalog is detected rather than trusted. Bounded: an operator swapping catalogs or a
-stream of customers in many zones empties it rather than growing it without end.
-"""
-_CALENDARS_MAX = 4096
-
-
-def _calendar(catalog: Catalog, plan: Plan, metric: Metric) -> Calendar:
-    key = (id(catalog), plan.support_level, metric, plan.timezone, plan.country)
-    found = _CALENDARS.get(key)
-    if found is not None and found[0] is catalog:
-        return found[1]
-    try:
-        schedule = schedule_for(catalog, plan.support_level, metric, plan.timezone, plan.country)
-    except ValueError:
-        # A stored plan that today's tzdata or holidays no longer know (SPEC section 3: stored events are
-        # folded leniently): count in the default zone and country rather than make the history unreadable.
-        schedule = schedule_for(
-            catalog, plan.support_level, metric, _DEFAULT_PLAN.timezone, _DEFAULT_PLAN.country
-        )
-    calendar = compile_schedule(schedule)
-    if len(_CALENDARS) >= _CALENDARS_MAX:
-        _CALENDARS.clear()
-    _CALENDARS[key] = (catalog, calendar)
-    return calendar
-
-
-_DEFAULT_PLAN = Plan()
-_ALWAYS = compile_schedule(Schedule.always())
-
-
-def counting_calendar(
-    catalog: Catalog, level: str, metric: Metric, started_at: int, timezone: str, country: str
-) -> Calendar:
-    """The calendar a clock counts its working time in, from what the clock records (`Clock`'s
-    `support_level`, `metric`, `started_at`, `timezone` and `country`).
-
-    The same calendar the fold used: the catalog version in force at the clock's start, its level (one that
-    version no longer knows counts at the default level, as a new clock would), its metric, the customer's
-    zone and country then. A reader of a stored clock (the agents' queue) needs it to say how much working
-    time is left at the moment it reads, without folding the ticket again.
-    """
-    version = catalog.at(started_at)
-    known = level if level in version.levels else DEFAULT_LEVEL
-    if limited_period(version, known, metric, started_at) is not None:
-        return _ALWAYS  # a response clock started in a limited-support period counts 24/7
-    return _calendar(version, Plan(known, timezone, country), metric)
-
-
-def _plans_in_force(plans: Sequence[tuple[int, SupportPlanChanged]]) -> tuple[list[int], list[Plan]]:
-    """Each plan change as the whole plan in force from its instant on, for a bisection by instant."""
-    instants: list[int] = []
-    in_force: list[Plan] = []
-    plan = Plan()
-    for at, change in plans:
-        given = change.model_fields_set  # absent keeps the previous value; an explicit null clears it
-        plan = Plan(
-            support_level=change.support_level,
-            timezone=change.timezone or (_DEFAULT_PLAN.timezone if "timezone" in given else plan.timezone),
-            country=change.country or (_DEFAULT_PLAN.country if "country" in given else plan.country),
-            locale=change.locale or (_DEFAULT_PLAN.locale if "locale" in given else plan.locale),
-            contact_email=change.contact_email if "contact_email" in given else plan.contact_email,
-        )
-        instants.append(at)
-        in_force.append(plan)
-    return instants, in_force
-
-
 class _Ticket:
     """The simulation of one ticket: events applied in order, timers fired between them.
 
@@ -385,13 +119,13 @@ class _Ticket:
         withdrawn: Mapping[str, int],
     ) -> None:
         self.catalog = catalog
-        self.plan_instants, self.plans = _plans_in_force(plans)
+        self.plan_instants, self.plans = plans_in_force(plans)
         self.delivered = delivered
         self.withdrawn = withdrawn
-        self.clocks: list[_Clock] = []
-        self.open: list[_Clock] = []
-        self.resolution: _Clock | None = None
-        self.apologies: list[tuple[int, int, _Clock]] = []  # a heap of (instant, start order, clock)
+        self.clocks: list[RunningClock] = []
+        self.open: list[RunningClock] = []
+        self.resolution: RunningClock | None = None
+        self.apologies: list[tuple[int, int, RunningClock]] = []  # a heap of (instant, start order, clock)
         self.cycles: dict[Metric, int] = {}
         self.effects: list[Effect] = []
         self.rejected: list[Rejection] = []
@@ -405,14 +139,14 @@ class _Ticket:
         self.surveyed = False
         self.facts = FactsRecorder()
         self.line: str | None = None  # SPEC section 10: the catalog's entry_line, then each escalation's
-        self.pickup: _Clock | None = None  # the current line's pickup clock, if its line has a target
+        self.pickup: RunningClock | None = None  # the current line's pickup clock, if its line has a target
 
     # -- plans and clocks ---------------------------------------------------------------------------------
 
     def plan_at(self, instant: int) -> Plan:
         """The plan in force at `instant`: a change at the same instant as an event already applies to it."""
         index = bisect_right(self.plan_instants, instant)
-        return self.plans[index - 1] if index else _DEFAULT_PLAN
+        return self.plans[index - 1] if index else DEFAULT_PLAN
 
     def start_clock(
         self,
@@ -422,7 +156,7 @@ class _Ticket:
         component: Component | None = None,
         server_id: str | None = None,
         line: str | None = None,
-    ) -> _Clock | None:
+    ) -> RunningClock | None:
         plan = self.plan_at(at)
         catalog = self.catalog.at(at)  # the catalog version in force when the clock starts, kept for good
         if plan.support_level not in catalog.levels:
@@ -436,19 +170,19 @@ class _Ticket:
         else:
             period = limited_period(catalog, plan.support_level, metric, at)
             if period is not None:  # limited support (sla.limited): the period's targets, 24/7
-                level, calendar = limited_level(level, period), _ALWAYS
+                level, calendar = limited_level(level, period), ALWAYS
             target = level.target(metric, self.severity, component)
         if target is None:
             return None
         cycle = self.cycles[metric] = self.cycles.get(metric, 0) + 1
-        clock = _Clock(
+        clock = RunningClock(
             metric,
             cycle,
             clock_key(self.ticket_id, metric, cause),
             cause,
             plan.support_level,
             level,
-            calendar if calendar is not None else _calendar(catalog, plan, metric),
+            calendar if calendar is not None else calendar_for(catalog, plan, metric),
             at,
             target,
         )
@@ -467,7 +201,7 @@ class _Ticket:
         apologies = self.apologies
         while True:
             # The next clock timer, inlined: this runs before every event, and most often finds nothing due.
-            clock: _Clock | None = None
+            clock: RunningClock | None = None
             at = 0
             for candidate in clocks:
                 timers = candidate.timers
@@ -482,26 +216,26 @@ class _Ticket:
             if clock is None or at > limit or (at == limit and not inclusive):
                 return
             _, rank, arg = clock.timers[0]
-            if rank == _WARN:
+            if rank == WARN:
                 self.warn(clock, arg, at)
-            elif rank == _BREACH:
+            elif rank == BREACH:
                 self.breach(clock, at)
             else:
                 self.page(clock, int(arg), at)
 
-    def warn(self, clock: _Clock, fraction: float, at: int) -> None:
+    def warn(self, clock: RunningClock, fraction: float, at: int) -> None:
         clock.warned.add(fraction)
         del clock.timers[0]
         self.alert(clock, "warning", WARNING_ROUTE, at, f"warning:{fraction:g}", fraction=fraction)
 
-    def breach(self, clock: _Clock, at: int) -> None:
+    def breach(self, clock: RunningClock, at: int) -> None:
         clock.state = "breached"
         clock.breached_at = at
         clock.schedule_ladder()
         if clock.metric in APOLOGY_METRICS:
             heappush(self.apologies, (at + APOLOGY_GRACE, len(self.apologies), clock))
 
-    def apologise(self, clock: _Clock, at: int) -> None:
+    def apologise(self, clock: RunningClock, at: int) -> None:
         self.notify(
             "breach_apology",
             at,
@@ -513,7 +247,7 @@ class _Ticket:
             component=clock.component,
         )
 
-    def page(self, clock: _Clock, step: int, at: int) -> None:
+    def page(self, clock: RunningClock, step: int, at: int) -> None:
         route = clock.level.ladder[step]
         paged = paged_route(self.catalog, route, at)  # SPEC section 6: off duty, the route's fallback
         clock.paged.append(paged)
@@ -525,7 +259,7 @@ class _Ticket:
 
     def alert(
         self,
-        clock: _Clock,
+        clock: RunningClock,
         kind: AlertKind,
         route: str,
         at: int,
@@ -583,14 +317,14 @@ class _Ticket:
             )
         )
 
-    def paged_routes(self, clock: _Clock) -> list[str]:
+    def paged_routes(self, clock: RunningClock) -> list[str]:
         """The routes this clock's breach paged: by this fold, and by earlier deliveries it no longer makes."""
         # Two steps may have fallen back to the same route: it is acknowledged and resolved once.
         return list(dict.fromkeys([*clock.paged, *self.delivered.get(clock.key, ())]))
 
     # -- clock transitions --------------------------------------------------------------------------------
 
-    def stop(self, clock: _Clock, at: int, outcome: ClockState) -> None:
+    def stop(self, clock: RunningClock, at: int, outcome: ClockState) -> None:
         """Meet or cancel a clock; a breached one stays breached and its pages are resolved."""
         if not clock.open:
             return
@@ -606,13 +340,13 @@ class _Ticket:
         else:
             clock.state = outcome
 
-    def pause(self, clock: _Clock, at: int) -> None:
+    def pause(self, clock: RunningClock, at: int) -> None:
         if clock.state == "running":
             clock.state = "paused"
             clock.paused_since = at
             clock.retime(at)
 
-    def resume(self, clock: _Clock, at: int) -> None:
+    def resume(self, clock: RunningClock, at: int) -> None:
         if clock.state == "paused" and clock.paused_since is not None:
             clock.pauses.append((clock.paused_since, at))
             clock.paused_since = None
@@ -745,7 +479,7 @@ class _Ticket:
             self.surveyed = True
             self.notify("survey", at, "1", None)
 
-    def reopen(self, clock: _Clock, at: int) -> None:
+    def reopen(self, clock: RunningClock, at: int) -> None:
         """A reopened ticket resumes its resolution clock with the time it had: resolved time is a pause.
 
         Reopening to `pending_customer` reopens it too, paused at once: the ticket is no longer resolved.
@@ -808,7 +542,9 @@ class _Ticket:
         )
 
     @staticmethod
-    def same_part(clock: _Clock, event: HardwareReplacementRequested | HardwareReplacementCompleted) -> bool:
+    def same_part(
+        clock: RunningClock, event: HardwareReplacementRequested | HardwareReplacementCompleted
+    ) -> bool:
         return (
             clock.metric == "hardware_replacement"
             and clock.server_id == event.server_id
@@ -917,41 +653,7 @@ def _parse_key(ticket_id: str, key: str) -> tuple[Metric, str]:
     return metric, cause  # type: ignore[return-value]  # keys are only ever made by clock_key
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _in_order(events: Iterable[_E]) -> list[tuple[int, _E]]:
-    """Events, one per `event_id`, in the order of SPEC section 5, each with its instant in epoch seconds.
-
-    `event_id` is the idempotency key: a redelivery is the same event and counts once. Two different events
-    under one id are a producer's bug, but the fold must still give one answer whatever their arrival
-    order, so the first in SPEC order (then by content) is kept; contents are compared only when an id
-    repeats. The sort key is `EventDetail.order_key` with the instant as a timedelta since the epoch: the
-    same order (exact to the microsecond), cheaper to compare than aware datetimes, and the epoch seconds
-    fall out of it. The subtraction is the costly part (a call into the event's tzinfo), done once an event.
-    """
-    rows: dict[str, tuple[timedelta, int, str, _E]] = {}
-    for event in events:
-        event_id = event.event_id
-        seen = rows.get(event_id)
-        if seen is not None and (seen[3] is event or _same(seen[3], event) or _rank(seen[3]) <= _rank(event)):
-            continue
-        since = event.occurred_at - _EPOCH
-        rows[event_id] = (since, -1 if event.sequence is None else event.sequence, event_id, event)
-    keyed = sorted(rows.values())  # ids are unique here, so a comparison never reaches the event itself
-    return [(since.days * 86_400 + since.seconds, event) for since, _, _, event in keyed]
-
-
 _AT = attrgetter("at")
-
-
-def _same(one: EventDetail, other: EventDetail) -> bool:
-    """The same event: equal fields, and the same fields given (an explicit null is not an absent field)."""
-    return one == other and one.model_fields_set == other.model_fields_set
-
-
-def _rank(event: EventDetail) -> tuple[tuple[datetime, int, str], str, str]:
-    return event.order_key(), type(event).__name__, event.model_dump_json(exclude_unset=True)
 
 
 def fold(
@@ -971,10 +673,10 @@ def fold(
     `delivered` maps a clock key to the routes its pages were delivered to and not yet resolved; `withdrawn`
     a clock key to the number of times its delivered pages were resolved because its breach was undone.
     """
-    ordered = _in_order([e for e in events if e.ticket_id == ticket_id])
+    ordered = in_order([e for e in events if e.ticket_id == ticket_id])
     owner = next((e.customer_id for _, e in ordered if isinstance(e, TicketOpened)), None)
     levels = {name for version in catalog.versions for name in version.levels}
-    plans = _in_order([p for p in plan_changes if p.customer_id == owner and p.support_level in levels])
+    plans = in_order([p for p in plan_changes if p.customer_id == owner and p.support_level in levels])
     ticket = _Ticket(catalog, plans, delivered or {}, withdrawn or {})
     ticket.ticket_id = ticket_id
     future: int | None = None  # an event stamped after `now` (a skewed clock) is applied when its time comes

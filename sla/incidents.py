@@ -34,7 +34,11 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from sla.catalog import Catalog
+
+# The fold's own readings of event order and of plans in force, so that a notice reads them as it does.
+from sla.clocks import Plan, plans_in_force
 from sla.effects import Alert, Effect, Notification
+from sla.event_order import in_order
 from sla.events import (
     DETAIL_MODELS,
     AnyTicketEvent,
@@ -45,9 +49,7 @@ from sla.events import (
     SupportPlanChanged,
     TicketLinkedToIncident,
 )
-
-# The fold's own readings of event order and of plans in force, so that a notice reads them as it does.
-from sla.fold import Folded, Plan, _in_order, _plans_in_force, fold
+from sla.fold import Folded, fold
 
 INCIDENT_KEY_PREFIX = "incident/"
 Phase = Literal["declared", "resolved"]
@@ -159,10 +161,10 @@ class _Incidents:
         self.state = folded.state
         self.now = now
         refused = {r.event_id for r in folded.rejected}
-        self.links = [(at, link) for at, link in _in_order(links) if link.event_id not in refused]
+        self.links = [(at, link) for at, link in in_order(links) if link.event_id not in refused]
         self.incidents: dict[str, _Incident] = {}
         self.pending: list[int] = []  # instants after `now` at which something here becomes due
-        for at, notice in _in_order(n for n in notices if n.ticket_id == ticket_id):
+        for at, notice in in_order(n for n in notices if n.ticket_id == ticket_id):
             if at > now:
                 self.pending.append(at)
                 continue
@@ -175,7 +177,7 @@ class _Incidents:
         owner = self.state.customer_id
         levels = {name for version in catalog.versions for name in version.levels}
         known = [p for p in plan_changes if p.customer_id == owner and p.support_level in levels]
-        self.plan_instants, self.plans = _plans_in_force(_in_order(known))
+        self.plan_instants, self.plans = plans_in_force(in_order(known))
 
     def incident_at(self, instant: int) -> str | None:
         """The open incident the ticket is linked to at `instant`: its latest link then, if that incident is open."""

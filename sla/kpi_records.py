@@ -23,7 +23,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, get_args
 
-from sla.fold import Clock, Folded, TicketState, clock_key
+from sla.clocks import Clock
+from sla.fold import Folded, TicketState, clock_key
 from sla.kpi_facts import FirstResponse, Reply, TicketFacts
 from sla.vocabulary import COMPONENT_CLASS, ComponentClass, Metric, Severity
 

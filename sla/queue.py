@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass
 
 from sla.calendar import Calendar
-from sla.fold import Clock, TicketState
+from sla.clocks import Clock
+from sla.fold import TicketState
 from sla.vocabulary import Metric, Severity
 
 LEVEL_ORDER: tuple[str, ...] = ("enterprise", "business", "premium", "standard")

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sla.fold import Clock, TicketState
+from sla.clocks import Clock
+from sla.fold import TicketState
 from sla.plans import DEFAULT_TIMEZONE
 from sla.queue import QueueEntry
 from sla.vocabulary import METRICS, Component, Metric, Severity, Status
@@ -192,7 +193,7 @@ def instant(epoch: int) -> datetime:
 
 def zone(name: str) -> ZoneInfo:
     """The customer's zone; a name today's tzdata no longer knows shows in the default zone, as the fold
-    counts such a clock (sla.fold._calendar)."""
+    counts such a clock (sla.clocks.calendar_for)."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

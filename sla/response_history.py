@@ -23,7 +23,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sla.fold import Clock, TicketState, clock_key
+from sla.clocks import Clock
+from sla.fold import TicketState, clock_key
 from sla.kpi_facts import TicketFacts
 from sla.vocabulary import Metric, Severity
 

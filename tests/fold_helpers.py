@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sla.calendar import from_epoch, to_epoch
 from sla.catalog import Catalog, parse_catalog
+from sla.clocks import Clock
 from sla.effects import Alert, Effect, Notification
 from sla.events import (
     AlertAcknowledged,
@@ -29,7 +30,7 @@ from sla.events import (
     TicketStatusChanged,
     parse_detail,
 )
-from sla.fold import Clock, Folded, fold
+from sla.fold import Folded, fold
 from sla.vocabulary import Metric
 
 TICKET = "T-1"

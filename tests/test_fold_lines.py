@@ -13,8 +13,9 @@ from typing import Any, cast
 import pytest
 
 from sla.catalog import Catalog, parse_catalog
+from sla.clocks import counting_calendar
 from sla.events import AnyTicketEvent, TicketEscalated, TicketMessagePosted, parse_detail
-from sla.fold import Folded, counting_calendar
+from sla.fold import Folded
 from sla.kpi_records import records_of
 from sla.messages import alert_summary, render_notification
 from tests.fold_helpers import (

@@ -150,7 +150,7 @@ def test_two_plan_changes_under_one_id_differing_only_by_an_explicit_null_give_o
     """An explicit null now clears a plan field and an absent one keeps it, so the two are different contents:
     which one counts must not depend on which arrived first (SPEC section 5).
 
-    FAILS with the fold as it stands: `_in_order` takes the two for the same event (pydantic's `==` and
+    FAILS with the fold as it stands: `in_order` (sla.event_order) takes the two for the same event (pydantic's `==` and
     `model_dump_json()` ignore `model_fields_set`) and keeps whichever came first.
     """
     address = plan("2026-01-01T09:00:00Z", "business", contact_email="ops@client.fr")

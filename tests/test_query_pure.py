@@ -10,7 +10,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla.fold import counting_calendar, fold
+from sla.clocks import counting_calendar
+from sla.fold import fold
 from sla.queue import (
     LEVEL_ORDER,
     is_sort_key,
