@@ -337,7 +337,10 @@ def print_story(
     console.print(
         f"A week of a hosting provider's support desk: four customers, one per support level, in four time "
         f"zones, and their {len(events)} control-panel events (Easter week: Good Friday is a holiday in "
-        "Germany, Easter Monday in France and Germany). Nothing here is a mock-up of the engine: each event goes through "
+        "Germany, Easter Monday in France and Germany). On Wednesday a storage outage (incident INC-PAR2) hits "
+        "three customers at once, and a Moscow ticket is escalated to the second line at 21:30, half an hour "
+        "before that line goes off duty; Thursday is a limited-support day for standard and premium (answers "
+        "within 72 h, critical ones 10 min). Nothing here is a mock-up of the engine: each event goes through "
         f"the deployed code path: {where}. The clock is "
         "simulated: each event is processed at its occurred_at, and the SweeperFunction runs every simulated "
         f"minute to fire warnings, breaches and escalation steps, up to {iso_utc(HORIZON)}. "
