@@ -18,11 +18,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from cli.app import CatalogOption, app, choose, fail, human, open_catalog, stdout_console
-from cli.report_input import check_output, parse_period, read_history, report_skipped, write_output
+from cli.app import CatalogOption, app, choose, fail, human, stdout_console
+from cli.report_input import fold_file, parse_period, report_skipped, write_output
 from infra.report.csv_text import RESPONSE_MEASURES, csv_text
 from sla.catalog import Catalog
-from sla.kpi_history import fold_history
 from sla.kpi_records import DIMENSIONS, Dimension, Records
 from sla.kpis import Period
 from sla.kpis import report as kpi_report
@@ -80,10 +79,7 @@ def report(
     chosen = choose("--format", output_format, FORMATS, "format")
     period = parse_period(start, end)
     dimensions = parse_by(by)
-    loaded = open_catalog(catalog)
-    check_output(output)
-    history = read_history(events)
-    records = fold_history(history.events, loaded, period.end)
+    loaded, history, records = fold_file(events, catalog, output, period)
     document = kpi_report(records.tickets, records.cycles, loaded, period, dimensions)
     if chosen == "json":
         write_output(json.dumps(document, ensure_ascii=False, indent=2) + "\n", output)

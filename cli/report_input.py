@@ -17,10 +17,13 @@ from typing import Any
 
 import typer
 
-from cli.app import fail
+from cli.app import fail, open_catalog
 from local.jsonl import NotJsonLines, decode_lines
 from sla.calendar import to_epoch
+from sla.catalog import Catalog
 from sla.events import SOURCE, EventDetail, InvalidEvent, excerpt, parse_detail
+from sla.kpi_history import fold_history
+from sla.kpi_records import Records
 from sla.kpis import Period
 
 MAX_SKIPPED_SHOWN = 20
@@ -93,6 +96,17 @@ def read_history(path: Path, option: str = "EVENTS") -> History:
     history = parse_envelopes(parsed)
     history.skipped = sorted(skipped + history.skipped)
     return history
+
+
+def fold_file(
+    events: Path, catalog: Path | None, output: Path | None, period: Period
+) -> tuple[Catalog, History, Records]:
+    """The catalog, the file's events and their records folded at the period's end, for `report` and
+    `sample`; a bad catalog or `--output` is refused before the file is read."""
+    loaded = open_catalog(catalog)
+    check_output(output)
+    history = read_history(events)
+    return loaded, history, fold_history(history.events, loaded, period.end)
 
 
 def report_skipped(path: Path, skipped: list[tuple[int, str]]) -> None:

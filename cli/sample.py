@@ -17,9 +17,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from cli.app import CatalogOption, app, choose, fail, open_catalog, stdout_console
-from cli.report_input import check_output, parse_period, read_history, report_skipped, write_output
-from sla.kpi_history import fold_history
+from cli.app import CatalogOption, app, choose, fail, stdout_console
+from cli.report_input import fold_file, parse_period, report_skipped, write_output
 from sla.kpi_sample import AgentSample, quality_sample
 from sla.kpis import Period, iso
 
@@ -96,10 +95,7 @@ def sample(
     chosen = choose("--format", output_format, FORMATS, "format")
     period = parse_period(start, end)
     count = parse_per_agent(per_agent)
-    loaded = open_catalog(catalog)
-    check_output(output)
-    history = read_history(events)
-    records = fold_history(history.events, loaded, period.end)
+    _, history, records = fold_file(events, catalog, output, period)
     drawn_with = seed if seed is not None else start or ""
     document = sample_document(
         quality_sample(records.tickets, period, count, drawn_with), period, count, drawn_with

@@ -39,6 +39,7 @@ from infra.store.keys import event_id_key, marshal, plan_key, ticket_key, unmars
 from infra.store.keys import rejection_key as _rejection_key
 from infra.store.outbox import DEFAULT_RETENTION_DAYS
 from infra.store.queue import TableQueue, history_expiration
+from infra.store.reads import get_item, query_all
 from infra.store.records import PlanRecord, TicketRecord, ticket_record
 from infra.store.rejections import next_edge_record
 from infra.store.report_index import TableReportIndex
@@ -102,23 +103,14 @@ class Store:
         return ticket_record(ticket_id, tuple(events), state, timer)
 
     def _query(self, condition: str, values: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": marshal(values),
-            "ConsistentRead": True,
+        return query_all(
+            self.client,
+            TableName=self.table_name,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=marshal(values),
+            ConsistentRead=True,
             **extra,
-        }
-        while True:
-            try:
-                page = self.client.query(**kwargs)
-            except ClientError as error:
-                raise translate(error) from error
-            items.extend(unmarshal(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        )
 
     def load_plans(self, customer_id: str) -> PlanRecord:
         try:
@@ -471,11 +463,7 @@ class Store:
         return (ticket_id, marker.get("digest")) if marker is not None else None
 
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        try:
-            answer = self.client.get_item(TableName=self.table_name, Key=marshal(key), ConsistentRead=True)
-        except ClientError as error:
-            raise translate(error) from error
-        return unmarshal(answer["Item"]) if "Item" in answer else None
+        return get_item(self.client, self.table_name, key)
 
 
 def _as_batch_request(write: dict[str, Any]) -> dict[str, Any]:

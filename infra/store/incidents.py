@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 from infra.errors import translate
 from infra.store.codec import decode_event, encode_event
 from infra.store.keys import event_id_key, marshal, unmarshal
+from infra.store.reads import get_item
 from sla.events import IncidentDeclared, IncidentResolved
 from sla.vocabulary import Metric
 
@@ -413,11 +414,7 @@ class TableIncidents:
         return False
 
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        try:
-            answer = self.client.get_item(TableName=self.table_name, Key=marshal(key), ConsistentRead=True)
-        except ClientError as error:
-            raise translate(error) from error
-        return unmarshal(answer["Item"]) if "Item" in answer else None
+        return get_item(self.client, self.table_name, key)
 
 
 _OWNER_FIELDS = tuple(PageTrigger.__dataclass_fields__)

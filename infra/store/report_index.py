@@ -37,10 +37,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
-from infra.errors import translate
-from infra.store.keys import marshal, unmarshal
+from infra.store.keys import marshal
+from infra.store.reads import query_all
 from sla.calendar import from_epoch
 from sla.fold import Folded
 from sla.kpi_records import (
@@ -318,18 +316,12 @@ class TableReportIndex:
     def month(self, month: str) -> Records:
         items: list[dict[str, Any]] = []
         for partition in report_partitions(month):
-            kwargs: dict[str, Any] = {
-                "TableName": self.table_name,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": marshal({":pk": partition}),
-            }
-            while True:
-                try:
-                    page = self.client.query(**kwargs)
-                except ClientError as error:
-                    raise translate(error) from error
-                items.extend(unmarshal(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            items.extend(
+                query_all(
+                    self.client,
+                    TableName=self.table_name,
+                    KeyConditionExpression="pk = :pk",
+                    ExpressionAttributeValues=marshal({":pk": partition}),
+                )
+            )
         return records_of_items(items)
