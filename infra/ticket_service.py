@@ -40,6 +40,7 @@ from sla.events import (
     excerpt,
 )
 from sla.fold import Folded
+from sla.fold_cache import FoldCache
 from sla.incidents import IncidentNotice, fold_ticket
 
 Status = Literal["accepted", "duplicate", "rejected"]
@@ -81,6 +82,9 @@ class TicketService:
         self.sleep = sleep
         self.monotonic = monotonic
         self.mark_budget_seconds = mark_budget_seconds
+        self.folds = (
+            FoldCache()
+        )  # each fold of a ticket resumes its previous one where it can (sla.fold_cache)
         # The incident partition (infra.incident_service), where the store keeps one: both adapters do.
         partition = getattr(store, "incidents", None)
         self.incidents = (
@@ -259,6 +263,7 @@ class TicketService:
             now,
             delivered=record.pages,
             withdrawn=record.withdrawn,
+            cache=self.folds,
         )
         return folded, plans
 

@@ -85,6 +85,7 @@ class RunningClock:
         "component",
         "cycle",
         "due_at",
+        "frozen",
         "key",
         "level",
         "level_name",
@@ -138,6 +139,7 @@ class RunningClock:
         self.line: str | None = None
         self.due_at: int | None = None
         self.timers: list[Timer] = []
+        self.frozen: Clock | None = None  # `freeze`'s answer once stopped: it no longer changes with `now`
         self.retime(start)
 
     def retime(self, now: int) -> None:
@@ -200,8 +202,10 @@ class RunningClock:
         return max(0, within_with_pauses(self.calendar, self.started_at, end, pauses))
 
     def freeze(self, now: int) -> Clock:
+        if self.frozen is not None:
+            return self.frozen
         # Positional, in Clock's field order: a fold freezes every clock, and keywords cost a third more.
-        return Clock(
+        clock = Clock(
             self.metric,
             self.cycle,
             self.state,
@@ -220,6 +224,18 @@ class RunningClock:
             self.plan.country,
             self.line,
         )
+        if self.stopped_at is not None:
+            self.frozen = clock  # until it reopens (`reopen`): a stopped clock changes no more
+        return clock
+
+    def reopen(self, at: int) -> None:
+        """Run again after a stop, the time in between counted as a pause."""
+        assert self.stopped_at is not None
+        self.pauses.append((self.stopped_at, at))
+        self.stopped_at = None
+        self.frozen = None
+        self.state = "running"
+        self.retime(at)
 
 
 _CALENDARS: dict[tuple[int, str, Metric, str, str], tuple[Catalog, Calendar]] = {}

@@ -27,15 +27,24 @@ def in_order(events: Iterable[_E]) -> list[tuple[int, _E]]:
     for event in events:
         event_id = event.event_id
         seen = rows.get(event_id)
-        if seen is not None and (seen[3] is event or _same(seen[3], event) or _rank(seen[3]) <= _rank(event)):
+        if seen is not None and keeps(seen[3], event):
             continue
-        since = event.occurred_at - _EPOCH
-        rows[event_id] = (since, -1 if event.sequence is None else event.sequence, event_id, event)
+        rows[event_id] = (*order_row(event), event)
     keyed = sorted(rows.values())  # ids are unique here, so a comparison never reaches the event itself
     return [(since.days * 86_400 + since.seconds, event) for since, _, _, event in keyed]
 
 
-def _same(one: EventDetail, other: EventDetail) -> bool:
+def order_row(event: EventDetail) -> tuple[timedelta, int, str]:
+    """`EventDetail.order_key` as `in_order` sorts by it."""
+    return event.occurred_at - _EPOCH, -1 if event.sequence is None else event.sequence, event.event_id
+
+
+def keeps(held: EventDetail, other: EventDetail) -> bool:
+    """Whether `in_order` keeps `held` over `other`, another delivery under the same id."""
+    return held is other or same_event(held, other) or _rank(held) <= _rank(other)
+
+
+def same_event(one: EventDetail, other: EventDetail) -> bool:
     """The same event: equal fields, and the same fields given (an explicit null is not an absent field)."""
     return one == other and one.model_fields_set == other.model_fields_set
 

@@ -103,12 +103,16 @@ class Folded:
     facts: TicketFacts | None = None
 
 
-class _Ticket:
+class Simulation:
     """The simulation of one ticket: events applied in order, timers fired between them.
 
     `open` holds the clocks not yet stopped, in start order: only they can fire, meet, pause or be
     acknowledged, so each event and each timer looks at them, not at every cycle the ticket ever had, and
     a long conversation folds in time linear in its events.
+
+    `reached`: every timer due before it has fired. Only `play` and `result` move it, and only forward, so a
+    simulation kept after one fold resumes for the next (sla.fold_cache) when what it is told next all
+    comes at or after it: the state it reaches is the one a fold from scratch would reach.
     """
 
     def __init__(
@@ -140,6 +144,7 @@ class _Ticket:
         self.facts = FactsRecorder()
         self.line: str | None = None  # SPEC section 10: the catalog's entry_line, then each escalation's
         self.pickup: RunningClock | None = None  # the current line's pickup clock, if its line has a target
+        self.reached = 0
 
     # -- plans and clocks ---------------------------------------------------------------------------------
 
@@ -484,11 +489,7 @@ class _Ticket:
 
         Reopening to `pending_customer` reopens it too, paused at once: the ticket is no longer resolved.
         """
-        assert clock.stopped_at is not None
-        clock.pauses.append((clock.stopped_at, at))
-        clock.stopped_at = None
-        clock.state = "running"
-        clock.retime(at)
+        clock.reopen(at)
         self.open.append(clock)
 
     def change_severity(self, severity: Severity, at: int) -> None:
@@ -568,7 +569,7 @@ class _Ticket:
 
     # -- what was delivered and is no longer supported ----------------------------------------------------
 
-    def close_orphans(self, now: int) -> None:
+    def close_orphans(self, now: int) -> list[Alert]:
         """Resolve the delivered pages of clocks that, as the events now stand, never breached.
 
         A clock still undecided keeps its page open (it may yet breach, under the same dedup key); one that
@@ -577,7 +578,8 @@ class _Ticket:
         resolve is decided by this fold, after the page it closes went out.
         """
         if not self.delivered:
-            return
+            return []
+        closing: list[Alert] = []
         by_key = {clock.key: clock for clock in self.clocks}
         for key, routes in self.delivered.items():
             clock = by_key.get(key)
@@ -586,7 +588,7 @@ class _Ticket:
             at = now  # decided now, after the page it closes, whenever the clock stopped
             metric, cause = _parse_key(self.ticket_id, key)
             for route in routes:
-                self.effects.append(
+                closing.append(
                     Alert(
                         f"{self.ticket_id}:{metric}:{cause}:{_generation(f'resolve:{route}', self.withdrawn.get(key, 0))}",
                         at,
@@ -604,6 +606,7 @@ class _Ticket:
                         route,  # paged_route: the delivered route it closes
                     )
                 )
+        return closing
 
     def settled(self) -> frozenset[str]:
         """Clocks that cannot produce another effect from these events: stopped, no apology pending."""
@@ -636,6 +639,53 @@ class _Ticket:
             instants.append(self.apologies[0][0])
         return min(instants) + 1 if instants else None
 
+    # -- running it -----------------------------------------------------------------------------------------
+
+    def play(self, ordered: Iterable[tuple[int, AnyTicketEvent]], now: int) -> int | None:
+        """Apply `ordered` (in event order, none before `reached`) up to `now`; the instant of the first one
+        after `now`, which waits: an event stamped after `now` (a skewed clock) is applied when its time comes."""
+        for at, event in ordered:
+            if at > now:
+                return at
+            self.advance(at, inclusive=False)
+            self.reached = at
+            self.apply(event, at)
+        return None
+
+    def retell(self, delivered: Mapping[str, Sequence[str]], withdrawn: Mapping[str, int]) -> bool:
+        """Take the pages delivered and withdrawn since, unless what was simulated so far read what changed
+        (then False, and nothing is taken). A clock reads its delivered routes when it is stopped after its
+        breach or acknowledged, and never pages again after that; it reads its withdrawals only for the
+        alerts of a breach, which it keeps once it has one."""
+        clocks = {clock.key: clock for clock in self.clocks}
+        for key in _changed(self.delivered, delivered):
+            clock = clocks.get(key)
+            if clock is None or {*self.delivered.get(key, ()), *delivered.get(key, ())} <= {*clock.paged}:
+                continue  # not read, or read with the same answer: the routes it paged itself
+            if clock.acknowledged_at is not None or (
+                clock.state == "breached" and clock.stopped_at is not None
+            ):
+                return False
+        for key in _changed(self.withdrawn, withdrawn):
+            clock = clocks.get(key)
+            if clock is not None and clock.breached_at is not None:
+                return False
+        self.delivered, self.withdrawn = delivered, withdrawn
+        return True
+
+    def result(self, now: int, future: int | None) -> Folded:
+        """The fold at `now`. Reading it changes nothing but the timers fired before `now`."""
+        self.advance(now, inclusive=False)  # what is due at `now` waits for every event stamped at `now`
+        self.reached = max(self.reached, now)
+        effects = sorted([*self.effects, *self.close_orphans(now)], key=_AT)
+        due = min((t for t in (self.next_due(), future) if t is not None), default=None)
+        facts = self.facts.freeze() if self.opened is not None else None
+        return Folded(self.freeze(now), tuple(effects), due, tuple(self.rejected), self.settled(), facts)
+
+
+def _changed(before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:
+    return [key for key in {*before, *after} if before.get(key) != after.get(key)]
+
 
 def _generation(suffix: str, withdrawn: int) -> str:
     """A page's effect id after its clock's pages were withdrawn `withdrawn` times: a breach that a late event
@@ -656,6 +706,27 @@ def _parse_key(ticket_id: str, key: str) -> tuple[Metric, str]:
 _AT = attrgetter("at")
 
 
+def owner_of(ordered: Iterable[tuple[int, AnyTicketEvent]]) -> str | None:
+    """The ticket's owner: the customer of its first Ticket Opened in event order."""
+    return next((e.customer_id for _, e in ordered if isinstance(e, TicketOpened)), None)
+
+
+def simulation(
+    ticket_id: str,
+    owner: str | None,
+    plan_changes: Iterable[SupportPlanChanged],
+    catalog: Catalog,
+    delivered: Mapping[str, Sequence[str]],
+    withdrawn: Mapping[str, int],
+) -> Simulation:
+    """A ticket's simulation before its first event: the owner's plan changes, of levels the catalog knows."""
+    levels = {name for version in catalog.versions for name in version.levels}
+    plans = in_order([p for p in plan_changes if p.customer_id == owner and p.support_level in levels])
+    ticket = Simulation(catalog, plans, delivered, withdrawn)
+    ticket.ticket_id = ticket_id
+    return ticket
+
+
 def fold(
     ticket_id: str,
     events: Iterable[AnyTicketEvent],
@@ -674,21 +745,6 @@ def fold(
     a clock key to the number of times its delivered pages were resolved because its breach was undone.
     """
     ordered = in_order([e for e in events if e.ticket_id == ticket_id])
-    owner = next((e.customer_id for _, e in ordered if isinstance(e, TicketOpened)), None)
-    levels = {name for version in catalog.versions for name in version.levels}
-    plans = in_order([p for p in plan_changes if p.customer_id == owner and p.support_level in levels])
-    ticket = _Ticket(catalog, plans, delivered or {}, withdrawn or {})
-    ticket.ticket_id = ticket_id
-    future: int | None = None  # an event stamped after `now` (a skewed clock) is applied when its time comes
-    for at, event in ordered:
-        if at > now:
-            future = at
-            break
-        ticket.advance(at, inclusive=False)
-        ticket.apply(event, at)
-    ticket.advance(now, inclusive=False)  # what is due at `now` waits for every event stamped at `now`
-    ticket.close_orphans(now)
-    effects = sorted(ticket.effects, key=_AT)
-    due = min((t for t in (ticket.next_due(), future) if t is not None), default=None)
-    facts = ticket.facts.freeze() if ticket.opened is not None else None
-    return Folded(ticket.freeze(now), tuple(effects), due, tuple(ticket.rejected), ticket.settled(), facts)
+    ticket = simulation(ticket_id, owner_of(ordered), plan_changes, catalog, delivered or {}, withdrawn or {})
+    future = ticket.play(ordered, now)
+    return ticket.result(now, future)

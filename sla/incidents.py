@@ -50,6 +50,7 @@ from sla.events import (
     TicketLinkedToIncident,
 )
 from sla.fold import Folded, fold
+from sla.fold_cache import FoldCache
 
 INCIDENT_KEY_PREFIX = "incident/"
 Phase = Literal["declared", "resolved"]
@@ -124,8 +125,10 @@ def fold_ticket(
     now: int,
     delivered: Mapping[str, Sequence[str]] | None = None,
     withdrawn: Mapping[str, int] | None = None,
+    cache: FoldCache | None = None,
 ) -> Folded:
-    """`sla.fold.fold`, with the ticket's incident notices applied to its effects (module docstring)."""
+    """`sla.fold.fold`, with the ticket's incident notices applied to its effects (module docstring); through
+    `cache` (sla.fold_cache), the same fold resumed from the ticket's previous one where it can be."""
     ticket_events: list[AnyTicketEvent] = []
     notices: list[IncidentNotice] = []
     for event in events:
@@ -134,7 +137,8 @@ def fold_ticket(
         else:
             ticket_events.append(event)
     changes = list(plan_changes)
-    folded = fold(ticket_id, ticket_events, changes, catalog, now, delivered, withdrawn)
+    folder = cache.fold if cache is not None else fold
+    folded = folder(ticket_id, ticket_events, changes, catalog, now, delivered, withdrawn)
     links = [e for e in ticket_events if isinstance(e, TicketLinkedToIncident) and e.ticket_id == ticket_id]
     if folded.state is None or not links:
         return folded

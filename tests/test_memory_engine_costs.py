@@ -3,7 +3,9 @@
 - a delivery's idempotency records are written by a shorter path than Powertools' and read the same: the
   same key, status, response and expiries, the same refusal of a second delivery;
 - the idempotency key of a delivery is Powertools' own, hashed once for the in-progress record and the
-  outcome of one unit, and never handed to another payload;
+  outcome of one unit, and never handed to another payload; the text of an answer is kept for the next
+  equal one, never for an answer that only compares equal (1 and True);
+- the deep copy Powertools makes of every unit's payload is a copy of the mapping;
 - the cyclic collector's young generation is collected less often while the engine runs, and the process
   gets its own thresholds back when it closes;
 - the final report folds the tickets one at a time.
@@ -11,7 +13,9 @@
 
 from __future__ import annotations
 
+import copy
 import gc
+import json
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, cast
@@ -22,8 +26,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyIt
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from infra.notify.delivery import _Payload
 from local.engine import YOUNG_COLLECTION_EVERY, open_engine
-from local.memory.aws import MemoryPersistenceLayer
+from local.memory import aws
+from local.memory.aws import MemoryPersistenceLayer, _key_text
+
+key_text = _key_text  # the function itself, whatever a test patches in the module
 
 
 def configured(layer: MemoryPersistenceLayer) -> MemoryPersistenceLayer:
@@ -36,15 +44,8 @@ def test_a_delivery_key_is_powertools_own_and_hashed_once_per_payload(
 ) -> None:
     layer = configured(MemoryPersistenceLayer())
     reference = configured(MemoryPersistenceLayer())
-    hashed: list[Any] = []
-    generate = BasePersistenceLayer._generate_hash
-
-    def counting(self: BasePersistenceLayer, data: Any) -> str:
-        if self is layer:
-            hashed.append(data)
-        return generate(self, data)
-
-    monkeypatch.setattr(BasePersistenceLayer, "_generate_hash", counting)
+    written: list[Any] = []
+    monkeypatch.setattr(aws, "_key_text", lambda data: written.append(data) or key_text(data))
     first = {"effect_id": "T-1:first_response:T-1-0:breach:oncall", "channel": "sns"}
     second = {"effect_id": "T-1:first_response:T-1-0:breach:oncall", "channel": "pagerduty"}
 
@@ -53,7 +54,53 @@ def test_a_delivery_key_is_powertools_own_and_hashed_once_per_payload(
     expected = [BasePersistenceLayer._get_hashed_idempotency_key(reference, p) for p in (first, second)]
     assert keys == [expected[0], expected[0], expected[1], expected[0]]
     assert keys[0] is not None and keys[0].startswith("delivery#")
-    assert len(hashed) == 3  # the repeat of a payload is not hashed again; a payload after another is
+    assert len(written) == 3  # the repeat of a payload is not hashed again; a payload after another is
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"effect_id": "T-1:notify:acknowledged:1", "channel": "email"},
+        {"channel": "slack:sla-engine/slack/x", "effect_id": "T-1"},  # not in key order
+        {"effect_id": 'T-"1"\\ é ✓ \n\t\x00 \u2028', "channel": "sns"},  # escapes, non-ASCII
+        {"effect_id": "T-1", "channel": "sns", "attempt": "2"},
+    ],
+)
+def test_a_payload_of_strings_is_written_as_powertools_writes_it(payload: dict[str, str]) -> None:
+    layer = configured(MemoryPersistenceLayer())
+    reference = configured(MemoryPersistenceLayer())
+
+    assert key_text(payload) == json.dumps(payload, sort_keys=True)
+    assert layer._get_hashed_idempotency_key(payload) == BasePersistenceLayer._get_hashed_idempotency_key(
+        reference, payload
+    )
+
+
+def test_an_answer_text_is_kept_for_equal_answers_only() -> None:
+    layer = configured(MemoryPersistenceLayer())
+    answers: list[dict[str, Any]] = [
+        {"channel": "sns", "status": "delivered", "reason": None},
+        {"channel": "sns", "status": "delivered", "reason": None},
+        {"channel": "sns", "status": "dead_lettered", "reason": "sns_http_400"},
+        {"channel": "sns", "attempt": 1},
+        {"channel": "sns", "attempt": True},  # equal to the one before, dumped otherwise
+        {"channel": "sns", "attempt": True},
+        {"channel": "sns", "tried": ["sns"]},  # not kept: a list is no key
+    ]
+
+    texts = [layer._response_text(answer) for answer in answers]
+
+    assert texts == [json.dumps(answer, sort_keys=True) for answer in answers]
+    assert texts[1] is texts[0]
+
+
+def test_the_deep_copy_of_a_unit_payload_is_a_plain_mapping_of_its_strings() -> None:
+    payload = _Payload(effect_id="T-1:notify:acknowledged:1", channel="email")
+
+    copied = copy.deepcopy(payload)
+
+    assert type(copied) is dict and copied == payload and copied is not payload
+    assert json.dumps(copied, sort_keys=True) == json.dumps(dict(payload), sort_keys=True)
 
 
 def test_a_payload_that_is_not_all_strings_is_hashed_each_time() -> None:

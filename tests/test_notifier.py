@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import threading
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,7 @@ from infra.notify.delivery import build_delivery_service
 from infra.notify.errors import PermanentDeliveryError, TransientDeliveryError
 from infra.notify.http import HttpResponse, JsonPoster, NetworkError, check_url, urllib_transport
 from infra.notify.routes import RoutesConfigError, parse_routes
+from infra.notify.sns import MAX_SUBJECT, subject_for
 from infra.settings import NotifierSettings
 from infra.store.outbox import outbox_items
 from local.engine import FakeLambdaContext
@@ -778,3 +780,26 @@ def test_routes_are_validated_with_kinds_defaults_and_the_secrets_prefix() -> No
     ):
         with pytest.raises(RoutesConfigError):
             parse_routes(bad, "sla-engine/")
+
+
+def _subject_as_first_written(summary: str) -> str:
+    """subject_for before it skipped the steps that change nothing on printable ASCII."""
+    text = summary.replace("—", "-").replace("\n", " ")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    printable = "".join(ch for ch in ascii_text if ch.isprintable())
+    return printable[:MAX_SUBJECT].strip() or "SLA alert"
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "[L2] T-000123 first_response breached — 100% of 4h",
+        "Ticket T-1: réponse en retard\nà 75 %",
+        "tab\there and a bell\x07",
+        "Заявка T-1",
+        "   ",
+        "x" * 150,
+    ],
+)
+def test_an_sns_subject_is_the_summary_folded_to_printable_ascii(summary: str) -> None:
+    assert subject_for(summary) == _subject_as_first_written(summary)

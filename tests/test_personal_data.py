@@ -250,6 +250,16 @@ def test_outbox_items_expire_and_lose_the_address_once_delivered() -> None:
     assert default["expiration"] == T0 + DEFAULT_RETENTION_DAYS * DAY
 
 
+def test_a_readable_item_skips_the_parse_only_when_no_view_can_hold_an_address() -> None:
+    (item,) = outbox_items("T-1", 1, [notification(SENTINEL_EMAIL)], T0)
+    assert leaks(delivered_effects(item["effects"], readable=True) or "") == []
+    escaped = f'[{{"contact\\u005femail": "{SENTINEL_EMAIL}", "effect_id": "e"}}]'
+    assert json.loads(escaped) == [{"contact_email": SENTINEL_EMAIL, "effect_id": "e"}]
+    kept = delivered_effects(escaped, readable=True)
+    assert kept is not None and leaks(kept) == []
+    assert delivered_effects('[{"effect_id": "e", "type": "alert"}]', readable=True) is None  # an alert's
+
+
 def test_an_unreadable_outbox_item_loses_its_addresses_as_text() -> None:
     kept = delivered_effects(f'[{{"contact_email": "{SENTINEL_EMAIL}", ')
     assert kept is not None

@@ -105,23 +105,34 @@ class DeliveryReport:
 
     @property
     def status(self) -> Literal["delivered", "partial", "dead_lettered", "skipped"]:
-        if self.delivered:
-            return "partial" if self.dead_lettered else "delivered"
-        return "dead_lettered" if self.dead_lettered else "skipped"
+        return _status(self.delivered, self.dead_lettered)
 
     def outcome(self, now: int) -> dict[str, Any]:
         """The outcome as the item's `deliveries` map keeps it."""
-        outcome: dict[str, Any] = {"status": self.status, "channels": self.channels, "at": now}
+        delivered, dead_lettered = self.delivered, self.dead_lettered  # each worked out once
+        outcome: dict[str, Any] = {
+            "status": _status(delivered, dead_lettered),
+            "channels": delivered or ["none"],
+            "at": now,
+        }
         if self.kind:
             outcome["kind"] = self.kind
         if self.skipped_reason:
             outcome["skipped_reason"] = self.skipped_reason
-        if self.dead_lettered:
-            outcome["dead_lettered"] = self.dead_lettered
+        if dead_lettered:
+            outcome["dead_lettered"] = dead_lettered
             reasons = [o.reason for o in self.outcomes if o.status == "dead_lettered" and o.reason]
             if reasons:
                 outcome["errors"] = reasons
         return outcome
+
+
+def _status(
+    delivered: list[str], dead_lettered: list[str]
+) -> Literal["delivered", "partial", "dead_lettered", "skipped"]:
+    if delivered:
+        return "partial" if dead_lettered else "delivered"
+    return "dead_lettered" if dead_lettered else "skipped"
 
 
 def _unique(values: Any) -> list[str]:
@@ -245,7 +256,7 @@ class DeliveryService:
         except Exception:
             self._record_progress(item, reports, now)
             raise
-        kept = delivered_effects(raw.get("effects"))
+        kept = delivered_effects(raw.get("effects"), readable=True)
         self.outbox.record(item.pk, item.sk, _outcomes(reports, now), now, complete=True, effects=kept)
         return reports
 
@@ -389,7 +400,7 @@ class DeliveryService:
         now: int,
     ) -> ChannelOutcome:
         result = self._once(
-            delivery={"effect_id": effect_id, "channel": key},
+            delivery=_Payload(effect_id=effect_id, channel=key),
             ticket_id=ticket_id,
             document=document,
             label=label,
@@ -424,6 +435,14 @@ class DeliveryService:
             return {"channel": label, "status": "dead_lettered", "reason": error.code}
         logger.info("delivered", effect_id=effect_id, ticket_id=ticket_id, channel=label)
         return {"channel": label, "status": "delivered", "reason": None}
+
+
+class _Payload(dict[str, str]):
+    """A unit's idempotency payload, the effect id and the channel key: strings, so the deep copy Powertools
+    makes of it for every unit needs copy no more than the mapping."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, str]:
+        return dict(self)
 
 
 class _FullInvocation:

@@ -23,6 +23,8 @@ from infra.notify.errors import PermanentDeliveryError, TransientDeliveryError
 
 MAX_BODY_BYTES = 64 * 1024
 USER_AGENT = "sla-engine-notifier/1"
+# json.dumps with options builds an encoder per call; one, shared, writes the same compact UTF-8 JSON.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class JsonPoster:
     def post(self, url: str, document: Mapping[str, Any], service: str) -> HttpResponse:
         """The 2xx response; PermanentDeliveryError on any other 4xx, TransientDeliveryError when retries run out."""
         check_url(url)
-        body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        body = _COMPACT_JSON.encode(document).encode("utf-8")
         headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": USER_AGENT}
         last: TransientDeliveryError | None = None
         for attempt in range(self.max_attempts):

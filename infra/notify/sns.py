@@ -17,14 +17,19 @@ from infra.notify.errors import from_aws
 from sla.effects import Alert
 
 MAX_SUBJECT = 99  # SNS subjects: under 100 ASCII characters, no line breaks
+# json.dumps with an option builds an encoder per call; one, shared, writes the same text.
+_MESSAGE_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def subject_for(summary: str) -> str:
     """The summary folded to what SNS accepts as an e-mail subject (ASCII, one line)."""
     text = summary.replace("—", "-").replace("\n", " ")
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    printable = "".join(ch for ch in ascii_text if ch.isprintable())
-    return printable[:MAX_SUBJECT].strip() or "SLA alert"
+    # Most summaries are printable ASCII already, which both steps would hand back unchanged.
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    if not text.isprintable():
+        text = "".join(ch for ch in text if ch.isprintable())
+    return text[:MAX_SUBJECT].strip() or "SLA alert"
 
 
 class SnsPublisher:
@@ -45,7 +50,7 @@ class SnsPublisher:
         try:
             answer = self.client.publish(
                 TopicArn=self.topic_arn,
-                Message=json.dumps({**document, "summary": summary}, ensure_ascii=False),
+                Message=_MESSAGE_JSON.encode({**document, "summary": summary}),
                 Subject=subject_for(summary),
                 MessageAttributes=attributes,
             )

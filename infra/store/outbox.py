@@ -106,13 +106,17 @@ def item_effects(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     return views
 
 
-def delivered_effects(effects: object) -> str | None:
+def delivered_effects(effects: object, *, readable: bool = False) -> str | None:
     """An item's `effects` text as kept once delivered: without contact addresses; None when unchanged.
 
     Text that is not a JSON array of objects (an unreadable item, parked in the DLQ) has its e-mail
-    addresses replaced instead.
+    addresses replaced instead. `readable`: the text is known to be a JSON array (`read_item` read it).
     """
     if not isinstance(effects, str):
+        return None
+    if readable and CONTACT_FIELD not in effects and "\\u" not in effects:
+        # No view can hold the field: JSON spells a key either as it is or with \u escapes. Most items
+        # (alerts, notifications without an address) end here, without being parsed a second time.
         return None
     try:
         views = json.loads(effects)
