@@ -60,13 +60,17 @@ IDENTIFIER_PATTERN: Final = r"^[\p{L}\p{M}\p{N}._:@/+=-]+$"
 IDENTIFIER_MAX_CHARS: Final = 128
 
 
+_ASCII_IDENTIFIER: Final = re.compile(r"[A-Za-z0-9._:@/+=-]+")
+"""The identifiers most producers send: ASCII letters (L), digits (N) and the punctuation, told at C speed."""
+
+
 def is_identifier(value: object) -> TypeGuard[str]:
     """IDENTIFIER_PATTERN and its length bound, for a raw value that has not been through a model."""
-    return (
-        isinstance(value, str)
-        and 0 < len(value) <= IDENTIFIER_MAX_CHARS
-        and all(c in IDENTIFIER_PUNCTUATION or unicodedata.category(c)[0] in "LMN" for c in value)
-    )
+    if not isinstance(value, str) or not 0 < len(value) <= IDENTIFIER_MAX_CHARS:
+        return False
+    if value.isascii():
+        return _ASCII_IDENTIFIER.fullmatch(value) is not None
+    return all(c in IDENTIFIER_PUNCTUATION or unicodedata.category(c)[0] in "LMN" for c in value)
 
 
 def check_identifier(value: str) -> str:

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple, get_args
 
 from sla.clocks import Clock
-from sla.fold import Folded, TicketState, clock_key
+from sla.fold import Folded, clock_key
 from sla.kpi_facts import FirstResponse, Reply, TicketFacts
-from sla.vocabulary import COMPONENT_CLASS, ComponentClass, Metric, Severity
+from sla.vocabulary import COMPONENT_CLASS, Component, ComponentClass, Metric, Severity
 
 Dimension = Literal["level", "severity", "line", "agent", "customer"]
 DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
@@ -114,8 +114,9 @@ class _Attributes:
     a long conversation with a thousand decided cycles costs a thousand lookups, not a million steps.
     """
 
-    def __init__(self, state: TicketState, facts: TicketFacts) -> None:
-        self.state = state
+    def __init__(self, inputs: RecordInputs) -> None:
+        facts = inputs.facts
+        self.inputs = inputs
         self.severity_at = [at for at, _ in facts.severities]
         self.severities = [severity for _, severity in facts.severities]
         self.reply_at = [reply.at for reply in facts.replies]
@@ -133,13 +134,13 @@ class _Attributes:
 
     def severity(self, at: int) -> Severity:
         index = bisect_right(self.severity_at, at) - 1
-        return self.severities[index] if index >= 0 else self.state.severity
+        return self.severities[index] if index >= 0 else self.inputs.severity
 
     def key(self, at: int, level: str | None = None) -> Key:
         index = bisect_right(self.reply_at, at) - 1
         agent, line = (self.agents[index], self.lines[index]) if index >= 0 else (None, None)
-        state = self.state
-        return Key(level or state.support_level, self.severity(at), line, agent, state.customer_id)
+        inputs = self.inputs
+        return Key(level or inputs.support_level, self.severity(at), line, agent, inputs.customer_id)
 
 
 def decided(clock: Clock) -> tuple[Outcome, int] | None:
@@ -151,40 +152,100 @@ def decided(clock: Clock) -> tuple[Outcome, int] | None:
     return None
 
 
-def cycle_records(attributes: _Attributes) -> tuple[CycleRecord, ...]:
-    """The decided cycles of a folded ticket."""
-    state = attributes.state
-    records = []
+class DecidedCycle(NamedTuple):
+    """What a cycle's record reads of its decided clock (`cycle_records`)."""
+
+    metric: Metric
+    cause: str
+    outcome: Outcome
+    decided_at: int
+    started_at: int
+    due_at: int | None
+    stopped_at: int | None
+    component: Component | None
+    support_level: str
+    line: str | None
+
+
+class RecordInputs(NamedTuple):
+    """All that a folded ticket's records are made of, and nothing else (`records_from` reads only these).
+
+    A ticket is folded at every commit, and almost every fold changes its state (a running clock's elapsed
+    time, its status, its effects) while its records seldom change: a caller that derives something from
+    the records at every commit (the store's decided-cycle index) compares these instead, as equal inputs
+    make equal records, and recomputes only when they differ.
+    """
+
+    ticket_id: str
+    customer_id: str
+    support_level: str
+    severity: Severity
+    opened_at: int
+    facts: TicketFacts
+    cycles: tuple[DecidedCycle, ...]
+
+
+def record_inputs(folded: Folded) -> RecordInputs | None:
+    """The inputs of a folded ticket's records; None for a ticket not opened (yet) at the fold's `now`."""
+    state, facts = folded.state, folded.facts
+    if state is None or facts is None:
+        return None
+    cycles = []
     for clock in state.clocks:
         verdict = decided(clock)
-        if verdict is None:
-            continue
-        outcome, at = verdict
-        records.append(
-            CycleRecord(
-                clock_key(state.ticket_id, clock.metric, clock.cause),
-                state.ticket_id,
-                clock.metric,
-                outcome,
-                at,
-                clock.started_at,
-                clock.due_at,
-                clock.stopped_at,
-                COMPONENT_CLASS[clock.component] if clock.component is not None else None,
-                _cycle_key(attributes.key(at, clock.support_level), clock),
+        if verdict is not None:
+            cycles.append(
+                DecidedCycle(
+                    clock.metric,
+                    clock.cause,
+                    *verdict,
+                    clock.started_at,
+                    clock.due_at,
+                    clock.stopped_at,
+                    clock.component,
+                    clock.support_level,
+                    clock.line,
+                )
             )
+    return RecordInputs(
+        state.ticket_id,
+        state.customer_id,
+        state.support_level,
+        state.severity,
+        state.opened_at,
+        facts,
+        tuple(cycles),
+    )
+
+
+def cycle_records(attributes: _Attributes) -> tuple[CycleRecord, ...]:
+    """The decided cycles of a folded ticket."""
+    ticket_id = attributes.inputs.ticket_id
+    return tuple(
+        CycleRecord(
+            clock_key(ticket_id, cycle.metric, cycle.cause),
+            ticket_id,
+            cycle.metric,
+            cycle.outcome,
+            cycle.decided_at,
+            cycle.started_at,
+            cycle.due_at,
+            cycle.stopped_at,
+            COMPONENT_CLASS[cycle.component] if cycle.component is not None else None,
+            _cycle_key(attributes.key(cycle.decided_at, cycle.support_level), cycle.line),
         )
-    return tuple(records)
+        for cycle in attributes.inputs.cycles
+    )
 
 
-def _cycle_key(key: Key, clock: Clock) -> Key:
+def _cycle_key(key: Key, line: str | None) -> Key:
     """A line_pickup cycle counts for the line it was owed by (sla.kpis' lines), whoever answered last."""
-    return key if clock.line is None else key._replace(line=clock.line)
+    return key if line is None else key._replace(line=line)
 
 
-def ticket_record(attributes: _Attributes, facts: TicketFacts) -> TicketRecord:
-    state = attributes.state
-    opened = state.opened_at
+def ticket_record(attributes: _Attributes) -> TicketRecord:
+    inputs, facts = attributes.inputs, attributes.inputs.facts
+    opened = inputs.opened_at
 
     def response(first: FirstResponse | None) -> Response | None:
         if first is None:
@@ -193,9 +254,9 @@ def ticket_record(attributes: _Attributes, facts: TicketFacts) -> TicketRecord:
 
     closed_at = next((at for at, status in facts.statuses if status == "closed"), None)
     return TicketRecord(
-        ticket_id=state.ticket_id,
-        customer_id=state.customer_id,
-        support_level=state.support_level,
+        ticket_id=inputs.ticket_id,
+        customer_id=inputs.customer_id,
+        support_level=inputs.support_level,
         opened_at=opened,
         opened_key=attributes.key(opened),
         closed_at=closed_at,
@@ -216,8 +277,11 @@ def _agents(replies: tuple[Reply, ...]) -> tuple[str, ...]:
 
 def records_of(folded: Folded) -> tuple[TicketRecord, tuple[CycleRecord, ...]] | None:
     """A folded ticket's records; None for a ticket not opened (yet) at the fold's `now`."""
-    state, facts = folded.state, folded.facts
-    if state is None or facts is None:
-        return None
-    attributes = _Attributes(state, facts)  # once: both records look the attributes up, and every commit asks
-    return ticket_record(attributes, facts), cycle_records(attributes)
+    inputs = record_inputs(folded)
+    return records_from(inputs) if inputs is not None else None
+
+
+def records_from(inputs: RecordInputs) -> tuple[TicketRecord, tuple[CycleRecord, ...]]:
+    """A ticket's records from their inputs (`record_inputs`)."""
+    attributes = _Attributes(inputs)  # once: both records look the attributes up
+    return ticket_record(attributes), cycle_records(attributes)

@@ -74,6 +74,14 @@ def test_the_edge_check_and_the_model_agree_on_every_string(value: str) -> None:
     assert is_identifier(value) == taken
 
 
+@pytest.mark.parametrize("code", range(128))
+def test_the_ascii_shortcut_takes_exactly_the_letters_digits_and_punctuation(code: int) -> None:
+    character = chr(code)
+    documented = character in "._:@/+=-" or unicodedata.category(character)[0] in "LMN"
+    assert is_identifier(f"a{character}b") is documented
+    assert is_identifier(f"é{character}b") is documented  # the same answer off the shortcut
+
+
 def test_a_ticket_id_with_a_hash_is_refused_naming_the_field() -> None:
     detail = {
         "event_id": "e-1",

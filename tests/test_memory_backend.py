@@ -9,6 +9,7 @@ the idempotency records and the SSM, Secrets Manager and SNS stand-ins answer as
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from botocore.exceptions import ClientError
 
 from bench.replay_scale import history
+from local.engine import message_id
 from local.memory import store as memory_store
 from local.memory.aws import MemoryAws, MemoryPersistenceLayer
 from local.memory.store import MemoryStore
@@ -127,3 +129,9 @@ def test_the_aws_stand_ins_answer_as_their_services_and_record_what_was_sent() -
     assert answer["MessageId"] and aws.messages("sns") == [{"TopicArn": "arn", "Message": "m"}]
     with pytest.raises(ValueError, match="notifier's services"):
         aws.client("dynamodb")
+
+
+@pytest.mark.parametrize("body", ["", "{}", '{"detail": "é тикет"}', "x" * 5000])
+@pytest.mark.parametrize("index", [0, 7, 9999])
+def test_a_record_id_is_the_uuid5_of_its_index_and_body(index: int, body: str) -> None:
+    assert message_id(index, body) == str(uuid.uuid5(uuid.NAMESPACE_URL, f"{index}:{body}"))

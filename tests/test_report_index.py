@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.store import report_index
 from infra.store.keys import marshal
 from infra.store.report_index import CHUNK_BYTES, month_items, records_of_items, report_writes
 from infra.ticket_service import MAX_EVENTS_PER_TICKET
@@ -94,3 +95,64 @@ def test_rewriting_a_month_writes_every_chunk_it_changed_and_deletes_chunks_left
     assert sorted(key["sk"] for key in shorter.deletes) == sorted(
         f"TICKET#{TICKET}#{name.split('#')[1]}" for name in full.digests if name != kept
     )
+
+
+def _story() -> list[Any]:
+    """A ticket's events as delivered: replies by two agents from two lines, a customer's messages, an
+    internal note, a severity change, a late reply (delivered after the breach it prevents) and the end."""
+    agent = {"author": "agent", "visibility": "public"}
+    return [
+        _event("Ticket Opened", 0, T0, severity="high", subject="Disk failing"),
+        _event("Ticket Message Posted", 1, T0 + 10 * MINUTE, message_id="m1", author="customer",
+               visibility="public"),
+        _event("Ticket Message Posted", 2, T0 + 30 * MINUTE, message_id="m2", agent_id="A1", line="L1", **agent),
+        _event("Ticket Severity Changed", 3, T0 + 40 * MINUTE, severity="critical"),
+        _event("Ticket Message Posted", 4, T0 + 50 * MINUTE, message_id="m3", author="customer",
+               visibility="public"),
+        _event("Ticket Message Posted", 5, T0 + 55 * MINUTE, message_id="m4", author="agent",
+               visibility="internal", agent_id="A2", line="L2"),
+        _event("Ticket Message Posted", 6, T0 + 70 * MINUTE, message_id="m5", author="customer",
+               visibility="public"),
+        _event("Ticket Message Posted", 7, T0 + 75 * MINUTE, message_id="m6", agent_id="A2", line="L2",
+               kind="answer", **agent),
+        _event("Ticket Status Changed", 8, T0 + 9 * 3_600, status="resolved"),
+        _event("Ticket Status Changed", 9, T0 + 30 * 86_400, status="closed"),
+    ]  # fmt: skip
+
+
+def test_every_commit_writes_what_a_fresh_computation_writes_whatever_the_index_kept() -> None:
+    """The index keeps each ticket's latest items and remakes them only when their inputs change: every
+    commit of a ticket's story (each event, sweeps between and after them, a late reply re-deciding a
+    breached cycle) writes exactly what it would write with nothing kept."""
+    catalog = default_catalog()
+    story = _story()
+    late = story.pop(7)  # the answer, delivered after the follow-up it meets was breached
+    sweeps = [T0 + hour * 3_600 for hour in range(24)] + [T0 + day * 86_400 for day in (2, 40, 40)]
+    nows = sorted([_at(e) for e in story] + [_at(e) + 1 for e in story] + sweeps)
+    commits = [([e for e in story if _at(e) <= now], now) for now in nows]
+    commits.append(([*story, late], T0 + 41 * 86_400))
+    reported: dict[str, str] = {}
+    for events, now in commits:
+        folded = fold(TICKET, events, (), catalog, now)
+        kept = report_writes(TICKET, reported, folded)
+        report_index._LATEST.clear()
+        assert kept == report_writes(TICKET, reported, folded)
+        reported = kept.digests
+    assert reported
+
+
+def test_the_items_kept_are_bounded_by_the_tickets_committed_lately(monkeypatch: Any) -> None:
+    monkeypatch.setattr(report_index, "_LATEST_TICKETS", 2)
+    catalog = default_catalog()
+    for ticket in ("T-1", "T-2", "T-3"):
+        report_writes(ticket, {}, fold(ticket, [_other(ticket)], (), catalog, T0 + 3_600))
+    assert list(report_index._LATEST) == ["T-2", "T-3"]
+
+
+def _at(event: Any) -> int:
+    return int(event.occurred_at.timestamp())
+
+
+def _other(ticket: str) -> Any:
+    detail = {"event_id": f"o-{ticket}", "occurred_at": iso(T0), "ticket_id": ticket, "customer_id": "C-1"}
+    return parse_detail("Ticket Opened", {**detail, "severity": "low", "subject": "Slow"})

@@ -35,6 +35,8 @@ LOG_CHUNK_EVENTS = 100
 """Events per log chunk: a ticket of 2,000 events is 20 chunk items, one Query page."""
 LOG_CHUNK_BYTES = 200_000
 """A chunk takes no more event text than this, far below DynamoDB's 400 KB an item."""
+_sorted_json = json.JSONEncoder(sort_keys=True).encode
+"""`json.dumps(data, sort_keys=True)` with one encoder: json.dumps builds one a call when given options."""
 PLAN_HISTORY_MAX = 100
 """Plan changes kept per customer: a change older than the latest hundred no longer re-targets a re-fold."""
 
@@ -171,7 +173,7 @@ def plan_commit(
         "registered": _registered(ticket) or None,
         "folded_at": now,
         "queued": queued,
-        "reported": json.dumps(report.digests, sort_keys=True) if report.digests else None,
+        "reported": _sorted_json(report.digests) if report.digests else None,
     }
     expires = expiration(now, retention_days)
     registration, action = _registration(record, ticket, bool(state["registered"]), now)
@@ -255,7 +257,7 @@ def _pages_after(record: TicketRecord, fresh: tuple[Effect, ...], settled: froze
             elif effect.kind == "resolve" and route in routes:
                 routes.remove(route)
     pages = {key: routes for key, routes in pages.items() if routes and key not in settled}
-    return json.dumps(pages, sort_keys=True) if pages else None
+    return _sorted_json(pages) if pages else None
 
 
 def _withdrawn_after(
@@ -272,7 +274,7 @@ def _withdrawn_after(
     }:
         generations[key] = generations.get(key, 0) + 1
     generations = {key: count for key, count in generations.items() if key not in settled}
-    return json.dumps(generations, sort_keys=True) if generations else None
+    return _sorted_json(generations) if generations else None
 
 
 def _registration(
