@@ -657,6 +657,8 @@ class Simulation:
         (then False, and nothing is taken). A clock reads its delivered routes when it is stopped after its
         breach or acknowledged, and never pages again after that; it reads its withdrawals only for the
         alerts of a breach, which it keeps once it has one."""
+        if delivered == self.delivered and withdrawn == self.withdrawn:
+            return True  # most often: nothing was paged or withdrawn since
         clocks = {clock.key: clock for clock in self.clocks}
         for key in _changed(self.delivered, delivered):
             clock = clocks.get(key)

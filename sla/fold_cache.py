@@ -91,8 +91,7 @@ class FoldCache:
         return (
             catalog is kept.catalog
             and now >= kept.simulation.reached
-            and len(plans) == len(kept.plans)
-            and all(a is b or a == b for a, b in zip(plans, kept.plans, strict=True))
+            and plans == kept.plans  # element by element, identity first
             and kept.simulation.retell(delivered, withdrawn)
         )
 

@@ -135,3 +135,40 @@ def test_the_aws_stand_ins_answer_as_their_services_and_record_what_was_sent() -
 @pytest.mark.parametrize("index", [0, 7, 9999])
 def test_a_record_id_is_the_uuid5_of_its_index_and_body(index: int, body: str) -> None:
     assert message_id(index, body) == str(uuid.uuid5(uuid.NAMESPACE_URL, f"{index}:{body}"))
+
+
+@pytest.mark.parametrize("pending", [1, 50, 100_000])
+def test_the_memory_index_holds_the_items_the_table_writes_commit_by_commit(pending: int) -> None:
+    """The table's index after a history is what its commits put and deleted (`report_writes`, applied one
+    commit after the other); the memory store's, made from each ticket's last fold whenever it settles
+    them, must hold the very same items, however early or late it settles."""
+    from infra.store.report_index import report_writes
+    from local.engine import open_engine
+    from local.memory.report_index import MemoryReportIndex
+    from local.replay import play, schedule
+
+    table: dict[tuple[str, str], dict[str, object]] = {}
+    reported: dict[str, dict[str, str]] = {}
+    real_note = MemoryReportIndex.note
+
+    def note(self: MemoryReportIndex, ticket_id: str, folded: object) -> None:
+        writes = report_writes(ticket_id, reported.get(ticket_id, {}), folded)  # type: ignore[arg-type]
+        for key in writes.deletes:
+            table.pop((key["pk"], key["sk"]), None)
+        for item in writes.puts:
+            table[(item["pk"], item["sk"])] = item
+        reported[ticket_id] = writes.digests
+        real_note(self, ticket_id, folded)  # type: ignore[arg-type]
+
+    deliveries, start, horizon = schedule(history(1_500, 150, seed=11))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MemoryReportIndex, "note", note)
+        with open_engine("memory", start=start, keep_sent=False) as engine:
+            index = engine.store.report
+            index.pending_tickets = pending
+            play(engine, deliveries, horizon)
+            months = {month for (pk, _) in table for month in [pk.split("#")[1]]}
+            for month in months:
+                index.month(month)  # settles every ticket
+            held = {(item["pk"], item["sk"]): item for m in index._months.values() for item in m.values()}
+    assert table and held == table

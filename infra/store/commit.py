@@ -136,11 +136,13 @@ def plan_commit(
     retention_days: int,
     *,
     operator_view: bool = True,
+    report_index: bool = True,
 ) -> CommitWrites:
     """The writes that commit `folded` over `record` at `now`, with `new_event` appended when given.
 
     `operator_view`: put the open clocks' JSON view on the STATE item (`state`), for an operator looking
-    at the table; nothing in the engine reads it back."""
+    at the table; nothing in the engine reads it back. `report_index`: decide the decided-cycle index's
+    writes (infra.store.report_index); the memory store makes its index from the folds itself."""
     fresh = fresh_effects(record, folded)
     event = NewEvent(new_event[0], new_event[1], encode_event(new_event[1])) if new_event else None
     log_chunk, log_count, log_bytes = _log_after(record, event.text if event else None)
@@ -153,7 +155,7 @@ def plan_commit(
     ticket = folded.state
     entry = queue_entry(ticket) if ticket is not None else None
     queued = entry_digest(entry)
-    report = report_writes(record.ticket_id, record.reported, folded)
+    report = report_writes(record.ticket_id, record.reported, folded) if report_index else ReportWrites()
     state = {
         **ticket_key(record.ticket_id, "STATE"),
         "kind": "state",

@@ -190,8 +190,17 @@ class MemoryStore:
         plans: PlanRecord | None = None,
     ) -> tuple[Effect, ...]:
         # No operator view on the STATE item: it is read into the ticket's record and let go, and the view
-        # cost a fifth of the commit.
-        writes = plan_commit(record, new_event, folded, now, plans, self.retention_days, operator_view=False)
+        # cost a fifth of the commit. The decided-cycle index is made from the folds (local.memory.report_index).
+        writes = plan_commit(
+            record,
+            new_event,
+            folded,
+            now,
+            plans,
+            self.retention_days,
+            operator_view=False,
+            report_index=False,
+        )
         ticket_id = record.ticket_id
         ticket = self._tickets.get(ticket_id)
         events = ticket.record.events if ticket is not None else ()
@@ -214,7 +223,7 @@ class MemoryStore:
             self.queue.put(writes.queue)
         for key, counts in writes.history:
             self.queue.add_history(key, counts, history_expiration(key["sk"].removeprefix("DAY#")))
-        self.report.apply(writes.report)
+        self.report.note(ticket_id, folded)
         after = ticket_record(ticket_id, events, writes.state, self.timers.sort_key(ticket_id))
         if ticket is None:
             ticket = self._tickets[ticket_id] = _Ticket(after)

@@ -1,9 +1,10 @@
 """The store contract for the decided-cycle index (infra.store.report_index), on both adapters.
 
-Events go in as the ticket service takes them (each commit writes the months it changed), and a month read
-back from the index gives the figures the pure core computes from the same events (`sla-engine report`'s
-fold): the hand-worked month of tests/kpi_month.py and the month before it. A late event that re-decides a
-cycle moves it between months, and a commit that changes nothing of a month writes nothing.
+Events go in as the ticket service takes them, and a month read back from the index gives the figures the
+pure core computes from the same events (`sla-engine report`'s fold): the hand-worked month of
+tests/kpi_month.py and the month before it. A late event that re-decides a cycle moves it between months.
+On the table each commit writes the months it changed, and one that changes nothing of a month writes
+nothing; the memory store makes a ticket's items from its last fold (local.memory.report_index).
 """
 
 from __future__ import annotations
@@ -85,9 +86,13 @@ def test_a_late_reply_moves_a_breach_out_of_the_month_it_was_decided_in(adapter:
     ((met,), (ticket,)) = april.cycles, april.tickets
     assert (met.outcome, met.decided_at, met.metric) == ("met", opened_at + 5 * MINUTE, "first_response")
     assert ticket.reaction is not None and ticket.reaction.seconds == 5 * MINUTE
-    assert adapter.store.load_ticket("T-1").reported.keys() == {"2026-04#0"}
+    if adapter.name == "moto":  # the STATE item's digests of what the table holds (memory: see below)
+        assert adapter.store.load_ticket("T-1").reported.keys() == {"2026-04#0"}
 
 
+# The table's way to keep commits cheap: the memory store makes a ticket's items from its last fold instead
+# (local.memory.report_index), checked against these writes in tests/test_memory_backend.py.
+@pytest.mark.parametrize("adapter", ["moto"], indirect=True)
 def test_a_commit_writes_only_the_months_that_changed(adapter: Adapter) -> None:
     at = epoch("2026-04-07T09:00:00Z")
     first = opened(at, ticket="T-1", customer="C-1")
