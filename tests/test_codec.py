@@ -11,10 +11,13 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.schemas import kebab
 from infra.store.codec import NOT_STORED, VERSION, UndecodableEvent, decode_event, encode_event
 from sla.events import DETAIL_MODELS, EventDetail, InvalidEvent, SupportPlanChanged, parse_detail
+from sla.incidents import IncidentNotice
 from tests.samples import load_sample
 
 PLAN = "Support Plan Changed"
@@ -70,6 +73,33 @@ def test_an_explicit_null_and_an_absent_field_survive_a_round_trip_distinct() ->
     assert "contact_email" in cleared_back.model_fields_set
     assert "contact_email" not in kept_back.model_fields_set
     assert (cleared_back, kept_back) == (cleared, kept)
+
+
+def _as_json_dumps_writes_it(event: EventDetail) -> str:
+    dropped = set(NOT_STORED.get(event.detail_type, ()))
+    detail = event.model_dump(mode="json", exclude_unset=True, exclude=dropped)
+    return json.dumps({"v": VERSION, "detail": detail}, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("detail_type", DETAIL_MODELS)
+def test_the_stored_text_is_json_dumps_of_the_kept_fields(detail_type: str) -> None:
+    event = parse_detail(detail_type, load_sample(kebab(detail_type))["detail"])
+    assert encode_event(event) == _as_json_dumps_writes_it(event)
+
+
+@given(st.text())
+def test_free_text_is_written_as_json_dumps_writes_it(summary: str) -> None:
+    """Escapes, control characters, quotes, non-ASCII: a summary is the one free text the log keeps."""
+    notice = IncidentNotice(
+        event_id="T-1:incident:I-1:declared",
+        occurred_at="2026-03-01T10:00:00Z",
+        ticket_id="T-1",
+        incident_id="I-1",
+        phase="declared",
+        source_event_id="e-1",
+        summary=summary,
+    )
+    assert encode_event(notice) == _as_json_dumps_writes_it(notice)
 
 
 @pytest.mark.parametrize("detail_type", DETAIL_MODELS)
