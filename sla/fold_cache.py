@@ -4,10 +4,11 @@ The engine folds a ticket at every event and at every timer it sweeps, each time
 ticket of n events costs n(n+1)/2 event applications over its life, and most of a replay's fold time is
 spent applying again what was applied a moment before. A `Simulation` (sla.fold) that stopped at `reached`
 reaches the very state a fold from scratch reaches, if what it is given next is what a fold from scratch
-would apply after it: the same events applied so far, the same plan changes, catalog and delivered pages,
-and new events that all sort after the last one applied and come at or after `reached`. `FoldCache.fold`
-checks exactly that, and folds from scratch otherwise (a late event inserted before others, a page
-delivered since, another plan change), so its result is always `fold`'s (tests/test_fold_cache.py).
+would apply after it: the same events applied so far, the same plan changes and catalog, pages delivered
+or withdrawn since only where nothing simulated so far read them (`Simulation.retell`), and new events
+that all sort after the last one applied and come at or after `reached`. `FoldCache.fold` checks exactly
+that, and folds from scratch otherwise (a late event inserted before others, a page resolved after its
+clock stopped, another plan change), so its result is always `fold`'s (tests/test_fold_cache.py).
 
 Pure: a bounded memo in the caller's process, no clock and no I/O. A Lambda container keeps one across warm
 invocations; it holds only what the checks prove still valid, so concurrent writers elsewhere cannot

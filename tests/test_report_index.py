@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.store import report_index
 from infra.store.keys import marshal
 from infra.store.report_index import CHUNK_BYTES, month_items, records_of_items, report_writes
 from infra.ticket_service import MAX_EVENTS_PER_TICKET
+from local.memory.report_index import MemoryReportIndex
 from sla.events import parse_detail
 from sla.fold import fold
 from sla.kpi_records import records_of
@@ -120,10 +120,10 @@ def _story() -> list[Any]:
     ]  # fmt: skip
 
 
-def test_every_commit_writes_what_a_fresh_computation_writes_whatever_the_index_kept() -> None:
-    """The index keeps each ticket's latest items and remakes them only when their inputs change: every
-    commit of a ticket's story (each event, sweeps between and after them, a late reply re-deciding a
-    breached cycle) writes exactly what it would write with nothing kept."""
+def test_the_memory_index_holds_what_the_table_holds_after_every_commit() -> None:
+    """The table applies each commit's writes; the memory store notes each commit's fold and makes the
+    items when read (local.memory.report_index). After every commit of a ticket's story (each event,
+    sweeps between and after them, a late reply re-deciding a breached cycle) both hold the same items."""
     catalog = default_catalog()
     story = _story()
     late = story.pop(7)  # the answer, delivered after the follow-up it meets was breached
@@ -131,22 +131,22 @@ def test_every_commit_writes_what_a_fresh_computation_writes_whatever_the_index_
     nows = sorted([_at(e) for e in story] + [_at(e) + 1 for e in story] + sweeps)
     commits = [([e for e in story if _at(e) <= now], now) for now in nows]
     commits.append(([*story, late], T0 + 41 * 86_400))
+    table: dict[tuple[str, str], dict[str, Any]] = {}
     reported: dict[str, str] = {}
+    memory = MemoryReportIndex()
     for events, now in commits:
         folded = fold(TICKET, events, (), catalog, now)
-        kept = report_writes(TICKET, reported, folded)
-        report_index._LATEST.clear()
-        assert kept == report_writes(TICKET, reported, folded)
-        reported = kept.digests
+        writes = report_writes(TICKET, reported, folded)
+        for key in writes.deletes:
+            del table[key["pk"], key["sk"]]
+        table.update({(item["pk"], item["sk"]): item for item in writes.puts})
+        reported = writes.digests
+        memory.note(TICKET, folded)
+        months = {item["month"] for item in table.values()} | {"2026-03", "2026-04", "2026-05"}
+        for month in sorted(months):
+            in_table = records_of_items(i for i in table.values() if i["month"] == month)
+            assert memory.month(month) == in_table, (now, month)
     assert reported
-
-
-def test_the_items_kept_are_bounded_by_the_tickets_committed_lately(monkeypatch: Any) -> None:
-    monkeypatch.setattr(report_index, "_LATEST_TICKETS", 2)
-    catalog = default_catalog()
-    for ticket in ("T-1", "T-2", "T-3"):
-        report_writes(ticket, {}, fold(ticket, [_other(ticket)], (), catalog, T0 + 3_600))
-    assert list(report_index._LATEST) == ["T-2", "T-3"]
 
 
 def _at(event: Any) -> int:

@@ -32,7 +32,6 @@ import base64
 import hashlib
 import json
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -47,7 +46,6 @@ from sla.kpi_records import (
     Key,
     Mark,
     Rating,
-    RecordInputs,
     Records,
     Response,
     TicketRecord,
@@ -277,52 +275,12 @@ def report_writes(ticket_id: str, reported: Mapping[str, str], folded: Folded) -
     """What the index needs after this fold, given what the ticket's STATE says was written (`reported`):
     only the months whose item changed, and the deletion of months the ticket no longer counts in."""
     inputs = record_inputs(folded)
-    items, digests = _indexed(inputs) if inputs is not None else ({}, {})
-    if digests == reported:
-        return ReportWrites(digests=dict(digests))  # most commits: every item as the STATE says was written
+    items = month_items(*records_from(inputs)) if inputs is not None else {}
+    digests = {name: _digest(item) for name, item in items.items()}
     puts = [items[name] for name, digest in digests.items() if reported.get(name) != digest]
     gone = sorted(set(reported) - set(items))
     deletes = [report_key(month, ticket_id, int(chunk)) for month, chunk in (n.split("#") for n in gone)]
-    return ReportWrites(puts, deletes, dict(digests))
-
-
-@dataclass(frozen=True, slots=True)
-class _Indexed:
-    """A ticket's month items and their digests as its latest commit made them, and what from."""
-
-    inputs: RecordInputs
-    records: tuple[TicketRecord, tuple[CycleRecord, ...]]
-    items: dict[str, dict[str, Any]]  # never modified once made: commits and stores share them
-    digests: dict[str, str]
-
-
-# Every commit of a ticket (each event, each sweep's re-fold) asks for its items, and most change none of
-# its records: the latest items of the tickets committed lately are kept, and remade only when the records'
-# inputs differ (then, when the records themselves do). Bounded by the tickets active at once: replaying
-# 200,000 events, 91 % of the commits find their ticket among the 2,048 committed last (92.5 % whatever the
-# bound; the rest are first commits), and an entry holds a few kilobytes besides the items the store keeps.
-_LATEST: OrderedDict[str, _Indexed] = OrderedDict()
-_LATEST_TICKETS = 2048
-
-
-def _indexed(inputs: RecordInputs) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """The ticket's month items by `<month>#<chunk>` (`month_items`) and the digest of each."""
-    ticket_id = inputs.ticket_id
-    latest = _LATEST.get(ticket_id)
-    if latest is not None and latest.inputs == inputs:
-        _LATEST.move_to_end(ticket_id)
-        return latest.items, latest.digests
-    records = records_from(inputs)
-    if latest is not None and latest.records == records:
-        items, digests = latest.items, latest.digests
-    else:
-        items = month_items(*records)
-        digests = {name: _digest(item) for name, item in items.items()}
-    _LATEST[ticket_id] = _Indexed(inputs, records, items, digests)
-    _LATEST.move_to_end(ticket_id)
-    if len(_LATEST) > _LATEST_TICKETS:
-        _LATEST.popitem(last=False)
-    return items, digests
+    return ReportWrites(puts, deletes, digests)
 
 
 # -- reading ----------------------------------------------------------------------------------------------------
