@@ -49,7 +49,7 @@ from infra.store.incidents import IncidentEvent, IncidentStore, Page, PageTrigge
 from infra.store.records import TicketRecord
 from sla.effects import Alert, Effect
 from sla.events import TicketLinkedToIncident
-from sla.fold import Folded
+from sla.folded import Folded
 from sla.incidents import IncidentNotice, incident_key, incident_of_key, notice_for
 
 Append = Callable[[IncidentNotice, int], object]

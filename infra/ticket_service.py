@@ -39,8 +39,8 @@ from sla.events import (
     TicketOpened,
     excerpt,
 )
-from sla.fold import Folded
 from sla.fold_cache import FoldCache
+from sla.folded import Folded
 from sla.incidents import IncidentNotice, fold_ticket
 
 Status = Literal["accepted", "duplicate", "rejected"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from sla.clocks import Clock
 from sla.effects import Alert, Effect, Notification
-from sla.fold import TicketState
+from sla.folded import TicketState
 
 _INSTANT_FIELDS = frozenset(
     {"at", "started_at", "due_at", "stopped_at", "breached_at", "acknowledged_at", "opened_at", "emitted_at"}

@@ -42,7 +42,7 @@ from infra.ticket_service import TicketService
 from infra.views import iso
 from local.outcomes import OutcomeRecorder, RecordOutcome
 from sla.catalog import Catalog
-from sla.fold import Folded
+from sla.folded import Folded
 
 if TYPE_CHECKING:
     from functions import notifier

@@ -29,7 +29,7 @@ from infra.views import iso
 from local.engine import Backend, Engine, open_engine
 from local.jsonl import text_of
 from sla.events import excerpt, out_of_range
-from sla.fold import Folded
+from sla.folded import Folded
 
 DAY = 86_400
 REDELIVERIES = 5

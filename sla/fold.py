@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from heapq import heappop, heappush
 from operator import attrgetter
 
@@ -29,7 +29,6 @@ from sla.clocks import (
     BREACH,
     DEFAULT_PLAN,
     WARN,
-    Clock,
     Plan,
     RunningClock,
     calendar_for,
@@ -53,7 +52,8 @@ from sla.events import (
     TicketSeverityChanged,
     TicketStatusChanged,
 )
-from sla.kpi_facts import FactsRecorder, TicketFacts
+from sla.folded import Folded, Rejection, TicketState, clock_key
+from sla.kpi_facts import FactsRecorder
 from sla.limited import limited_level, limited_period
 from sla.lines import pickup_calendar, pickup_level, unknown_line
 from sla.vocabulary import ClockState, Component, Metric, Severity, Status
@@ -66,41 +66,6 @@ APOLOGY_METRICS: frozenset[Metric] = frozenset({"first_response", "hardware_repl
 RETARGETED_METRICS: frozenset[Metric] = frozenset({"first_response", "next_response", "resolution"})
 PAUSABLE_METRICS: frozenset[Metric] = frozenset({"resolution", "hardware_replacement"})
 RESPONSE_METRICS: frozenset[Metric] = frozenset({"first_response", "next_response"})
-
-
-@dataclass(frozen=True, slots=True)
-class TicketState:
-    ticket_id: str
-    customer_id: str
-    support_level: str
-    severity: Severity
-    status: Status
-    opened_at: int
-    clocks: tuple[Clock, ...]
-    line: str | None = None  # the support line the ticket is at: the catalog's entry_line, then escalations
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    event_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Folded:
-    """The ticket at `now`: its state, every effect due so far, the next instant something may fire.
-
-    `settled` names the clocks (by `clock_key`) that will never produce another effect from the events
-    folded here: stopped, with nothing pending. A store may forget their effect ids and keep only their keys.
-    `facts` is what the KPIs read beside the clocks (replies, ratings, statuses; sla.kpi_facts).
-    """
-
-    state: TicketState | None
-    effects: tuple[Effect, ...]
-    next_due: int | None
-    rejected: tuple[Rejection, ...]
-    settled: frozenset[str] = frozenset()
-    facts: TicketFacts | None = None
 
 
 class Simulation:
@@ -693,11 +658,6 @@ def _generation(suffix: str, withdrawn: int) -> str:
     """A page's effect id after its clock's pages were withdrawn `withdrawn` times: a breach that a late event
     undid and a later one brought back pages again, under the same dedup key but as new effects."""
     return f"{suffix}@{withdrawn}" if withdrawn else suffix
-
-
-def clock_key(ticket_id: str, metric: Metric, cause: str) -> str:
-    """A clock's identity, by the event that started it; also its alerts' dedup key."""
-    return f"{ticket_id}/{metric}/{cause}"
 
 
 def _parse_key(ticket_id: str, key: str) -> tuple[Metric, str]:

@@ -24,7 +24,8 @@ from datetime import timedelta
 from sla.catalog import Catalog
 from sla.event_order import in_order, keeps, order_row, same_event
 from sla.events import AnyTicketEvent, SupportPlanChanged
-from sla.fold import Folded, Simulation, owner_of, simulation
+from sla.fold import Simulation, owner_of, simulation
+from sla.folded import Folded
 
 CAPACITY = 2048
 """Tickets whose simulation is kept, the least recently folded dropped first, a closed one with nothing

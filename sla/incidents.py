@@ -49,8 +49,9 @@ from sla.events import (
     SupportPlanChanged,
     TicketLinkedToIncident,
 )
-from sla.fold import Folded, fold
+from sla.fold import fold
 from sla.fold_cache import FoldCache
+from sla.folded import Folded
 
 INCIDENT_KEY_PREFIX = "incident/"
 Phase = Literal["declared", "resolved"]

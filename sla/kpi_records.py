@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple, get_args
 
 from sla.clocks import Clock
-from sla.fold import Folded, clock_key
+from sla.folded import Folded, clock_key
 from sla.kpi_facts import FirstResponse, Reply, TicketFacts
 from sla.vocabulary import COMPONENT_CLASS, Component, ComponentClass, Metric, Severity
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sla.calendar import Calendar
 from sla.clocks import Clock
-from sla.fold import TicketState
+from sla.folded import TicketState
 from sla.vocabulary import Metric, Severity
 
 LEVEL_ORDER: tuple[str, ...] = ("enterprise", "business", "premium", "standard")

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field
 
 from sla.clocks import Clock
-from sla.fold import TicketState
+from sla.folded import TicketState
 from sla.plans import DEFAULT_TIMEZONE
 from sla.queue import QueueEntry
 from sla.vocabulary import METRICS, Component, Metric, Severity, Status

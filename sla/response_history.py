@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sla.clocks import Clock
-from sla.fold import TicketState, clock_key
+from sla.folded import TicketState, clock_key
 from sla.kpi_facts import TicketFacts
 from sla.vocabulary import Metric, Severity
 

@@ -30,7 +30,8 @@ from sla.events import (
     TicketStatusChanged,
     parse_detail,
 )
-from sla.fold import Folded, fold
+from sla.fold import fold
+from sla.folded import Folded
 from sla.vocabulary import Metric
 
 TICKET = "T-1"

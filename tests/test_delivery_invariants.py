@@ -78,7 +78,8 @@ from infra.views import iso
 from local.stack import LocalResources
 from sla.effects import Alert
 from sla.events import SupportPlanChanged
-from sla.fold import APOLOGY_GRACE, Folded, clock_key, fold
+from sla.fold import APOLOGY_GRACE, fold
+from sla.folded import Folded, clock_key
 from tests.conftest import CATALOG, TableSnapshots
 from tests.delivery_harness import (
     DAY,

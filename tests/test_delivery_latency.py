@@ -35,7 +35,8 @@ from infra.settings import PAGERDUTY_EVENTS_URL
 from infra.views import iso
 from local.engine import LocalEngine
 from sla.events import AnyTicketEvent, SupportPlanChanged, parse_detail
-from sla.fold import Folded, clock_key, fold
+from sla.fold import fold
+from sla.folded import Folded, clock_key
 from tests.conftest import CATALOG, TableSnapshots, epoch, eventbridge
 from tests.delivery_harness import (
     DAY,

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 import sla.fold_cache
 from sla.effects import Alert
 from sla.events import AnyTicketEvent
-from sla.fold import Folded, fold
+from sla.fold import fold
 from sla.fold_cache import FoldCache
+from sla.folded import Folded
 from tests.fold_helpers import HOUR, MINUTE, TICKET, default_catalog, message, opened, plan, status
 from tests.test_fold_properties import PROPERTIES, Ticket, tickets
 

@@ -31,7 +31,8 @@ import sla
 from sla.catalog import Catalog
 from sla.effects import Alert, Effect, Notification
 from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged, TicketOpened
-from sla.fold import APOLOGY_GRACE, Folded, clock_key, fold
+from sla.fold import APOLOGY_GRACE, fold
+from sla.folded import Folded, clock_key
 from tests.fold_helpers import (
     LEVELS,
     MINUTE,

@@ -15,7 +15,7 @@ import pytest
 from sla.catalog import Catalog, parse_catalog
 from sla.clocks import counting_calendar
 from sla.events import AnyTicketEvent, TicketEscalated, TicketMessagePosted, parse_detail
-from sla.fold import Folded
+from sla.folded import Folded
 from sla.kpi_records import records_of
 from sla.messages import alert_summary, render_notification
 from tests.fold_helpers import (

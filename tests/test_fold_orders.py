@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 
 from sla.effects import Alert, Effect, Notification
 from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged, TicketSeverityChanged
-from sla.fold import Folded, fold
+from sla.fold import fold
+from sla.folded import Folded
 from tests.fold_helpers import (
     MINUTE,
     TICKET,

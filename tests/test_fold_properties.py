@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sla.catalog import Catalog
 from sla.effects import Alert, Effect
 from sla.events import AnyTicketEvent, SupportPlanChanged
-from sla.fold import Folded
+from sla.folded import Folded
 from tests.fold_helpers import (
     LEVELS,
     MINUTE,

@@ -39,7 +39,8 @@ from infra.store.outbox import OUTBOX_KIND, item_effects
 from local.engine import FakeLambdaContext
 from sla.effects import Alert
 from sla.events import SupportPlanChanged
-from sla.fold import Folded, fold
+from sla.fold import fold
+from sla.folded import Folded
 from tests.conftest import CATALOG, Pipeline, TableSnapshots, epoch
 from tests.order_ticket import CUSTOMER, EVENT_IDS, LATE, NOW, TICKET, six_details, six_events
 

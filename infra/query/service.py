@@ -24,7 +24,7 @@ from sla.catalog import Catalog, check_country, check_timezone
 from sla.catalog_views import due_document, plans_document
 from sla.clocks import counting_calendar
 from sla.events import out_of_range
-from sla.fold import TicketState
+from sla.folded import TicketState
 from sla.incidents import fold_ticket
 from sla.plans import explain_due
 from sla.queue import QueueEntry, owed, queue_entry, remaining_seconds

@@ -26,7 +26,7 @@ from infra.store.timers import timer_item
 from infra.views import ticket_view
 from sla.effects import Alert, Effect
 from sla.events import EventDetail, SupportPlanChanged, excerpt
-from sla.fold import Folded, Rejection, TicketState, clock_key
+from sla.folded import Folded, Rejection, TicketState, clock_key
 from sla.queue import queue_entry
 from sla.response_history import answers
 

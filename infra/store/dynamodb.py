@@ -46,7 +46,7 @@ from infra.store.report_index import TableReportIndex
 from infra.store.timers import DueTimer, TimerIndex, timer_item
 from sla.effects import Effect
 from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged
-from sla.fold import Folded
+from sla.folded import Folded
 
 MAX_TRANSACTION_ITEMS = 100
 EDGE_WRITE_ATTEMPTS = 3

@@ -32,7 +32,7 @@ from infra.store.report_index import ReportIndex
 from infra.store.timers import Claim, DueReader, DueTimer
 from sla.effects import Effect
 from sla.events import EventDetail, SupportPlanChanged
-from sla.fold import Folded
+from sla.folded import Folded
 
 
 class DueIndex(Protocol):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.store.commit import rejection_item, text_digest
-from sla.fold import Rejection
+from sla.folded import Rejection
 
 EDGE_VERSIONS_KEPT = 5
 """Versions kept with their reason and input: 5 redacted inputs of at most EDGE_RAW_CHARS stay far below

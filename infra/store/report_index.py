@@ -40,7 +40,7 @@ from typing import Any, Protocol
 from infra.store.keys import marshal
 from infra.store.reads import query_all
 from sla.calendar import from_epoch
-from sla.fold import Folded
+from sla.folded import Folded
 from sla.kpi_records import (
     CycleRecord,
     Key,

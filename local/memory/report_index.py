@@ -17,7 +17,7 @@ from collections import OrderedDict
 from typing import Any
 
 from infra.store.report_index import month_items, records_of_items
-from sla.fold import Folded
+from sla.folded import Folded
 from sla.kpi_records import RecordInputs, Records, record_inputs, records_from
 
 PENDING_TICKETS = 2048

@@ -49,7 +49,7 @@ from local.memory.queue import MemoryQueue
 from local.memory.report_index import MemoryReportIndex
 from sla.effects import Effect
 from sla.events import AnyTicketEvent, EventDetail, SupportPlanChanged
-from sla.fold import Folded
+from sla.folded import Folded
 
 CUSTOMER_PAGE = 1_000
 """Open tickets a `customer_tickets` page holds: a plan change marks a large customer page by page."""

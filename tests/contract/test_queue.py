@@ -13,7 +13,8 @@ from infra.store.queue import entry_digest
 from infra.store.records import TicketRecord
 from sla.effects import Effect
 from sla.events import EventDetail
-from sla.fold import Folded, fold
+from sla.fold import fold
+from sla.folded import Folded
 from sla.queue import queue_entry
 from sla.response_history import bucket_of
 from tests.contract.conftest import Adapter

@@ -16,7 +16,8 @@ from infra.store.records import TicketRecord
 from infra.store.timers import timer_sort_key
 from sla.effects import Effect
 from sla.events import EventDetail
-from sla.fold import Folded, fold
+from sla.fold import fold
+from sla.folded import Folded
 from tests.contract.conftest import Adapter
 from tests.fold_helpers import (
     CUSTOMER,
