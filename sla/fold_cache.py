@@ -90,6 +90,8 @@ class FoldCache:
         delivered: dict[str, tuple[str, ...]],
         withdrawn: dict[str, int],
     ) -> bool:
+        """Whether the kept simulation may go on at `now`; last, it takes the pages told since, when what it
+        simulated did not read them (`Simulation.retell`). The events are `_new_rows`' to check."""
         return (
             catalog is kept.catalog
             and now >= kept.simulation.reached
