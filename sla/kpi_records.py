@@ -170,10 +170,8 @@ class DecidedCycle(NamedTuple):
 class RecordInputs(NamedTuple):
     """All that a folded ticket's records are made of, and nothing else (`records_from` reads only these).
 
-    A ticket is folded at every commit, and almost every fold changes its state (a running clock's elapsed
-    time, its status, its effects) while its records seldom change: a caller that derives something from
-    the records at every commit (the store's decided-cycle index) compares these instead, as equal inputs
-    make equal records, and recomputes only when they differ.
+    Far smaller than the fold (no running clock, no effect, no event): the memory store keeps a ticket's
+    latest inputs until it makes the ticket's index items from them (local.memory.report_index).
     """
 
     ticket_id: str

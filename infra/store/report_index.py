@@ -20,6 +20,8 @@ index writes to the months that changed (one, two at a month's turn) whatever th
 month's read to an item per ticket active in it. The STATE item keeps a digest per item written
 (`reported`), as it keeps the QUEUE item's: a commit that changes nothing of a month writes nothing, and an
 item the fold no longer fills (a month the ticket no longer counts in) is deleted.
+The memory store of the local harness makes the same items from a ticket's last fold instead
+(local.memory.report_index).
 
 Sharded (`<shard>` = crc32(ticket) mod REPORT_SHARDS) so a month's writes spread over partitions, as the
 due-index's do; a month's read is one paged Query per shard. Bounded: a ticket holds at most 2,000 events;
