@@ -82,9 +82,8 @@ class TicketService:
         self.sleep = sleep
         self.monotonic = monotonic
         self.mark_budget_seconds = mark_budget_seconds
-        self.folds = (
-            FoldCache()
-        )  # each fold of a ticket resumes its previous one where it can (sla.fold_cache)
+        # Each fold of a ticket resumes its previous one where that gives the same result (sla.fold_cache).
+        self.folds = FoldCache()
         # The incident partition (infra.incident_service), where the store keeps one: both adapters do.
         partition = getattr(store, "incidents", None)
         self.incidents = (
