@@ -8,13 +8,16 @@ before it alerted; at each step the cache's answer must equal `sla.fold.fold`'s.
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import sla.fold_cache
 from sla.effects import Alert
 from sla.events import AnyTicketEvent
-from sla.fold import fold
+from sla.fold import Simulation, fold
 from sla.fold_cache import FoldCache
 from sla.folded import Folded
 from tests.fold_helpers import HOUR, MINUTE, TICKET, default_catalog, message, opened, plan, status
@@ -62,15 +65,21 @@ def test_a_resumed_fold_is_the_fold_from_scratch(ticket: Ticket, data: st.DataOb
         delivered, withdrawn = _pages(data, expected)
 
 
-def test_a_conversation_told_in_order_is_simulated_once(monkeypatch) -> None:
-    built: list[str] = []
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tickets whose simulation the cache starts from scratch, in order."""
+    started: list[str] = []
     real = sla.fold_cache.simulation
 
-    def counted(ticket_id: str, *args: object) -> object:
-        built.append(ticket_id)
-        return real(ticket_id, *args)  # type: ignore[arg-type]
+    def counted(ticket_id: str, *args: Any) -> Simulation:
+        started.append(ticket_id)
+        return real(ticket_id, *args)
 
     monkeypatch.setattr(sla.fold_cache, "simulation", counted)
+    return started
+
+
+def test_a_conversation_told_in_order_is_simulated_once(built: list[str]) -> None:
     start = 1_773_050_400  # 2026-03-09T10:00:00Z
     plans = [plan(start - HOUR, "premium")]
     story = [opened(start, "high")]
@@ -87,10 +96,7 @@ def test_a_conversation_told_in_order_is_simulated_once(monkeypatch) -> None:
     assert built == [TICKET]
 
 
-def test_an_event_inserted_before_the_last_one_applied_folds_from_scratch(monkeypatch) -> None:
-    built: list[str] = []
-    real = sla.fold_cache.simulation
-    monkeypatch.setattr(sla.fold_cache, "simulation", lambda *a: built.append(a[0]) or real(*a))
+def test_an_event_inserted_before_the_last_one_applied_folds_from_scratch(built: list[str]) -> None:
     start = 1_773_050_400
     plans = [plan(start - HOUR, "premium")]
     first, late, reply = (
