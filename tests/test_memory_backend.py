@@ -21,11 +21,13 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from botocore.exceptions import ClientError
 
 from bench.replay_scale import history
-from local.engine import message_id
+from infra.store.report_index import report_writes
+from local.engine import message_id, open_engine
 from local.memory import store as memory_store
 from local.memory.aws import MemoryAws, MemoryPersistenceLayer
+from local.memory.report_index import MemoryReportIndex
 from local.memory.store import MemoryStore
-from local.replay import replay
+from local.replay import play, replay, schedule
 from sla.fold import fold
 from tests.contract.test_tickets import T0
 from tests.fold_helpers import CUSTOMER, MINUTE, default_catalog, message, opened
@@ -142,11 +144,6 @@ def test_the_memory_index_holds_the_items_the_table_writes_commit_by_commit(pend
     """The table's index after a history is what its commits put and deleted (`report_writes`, applied one
     commit after the other); the memory store's, made from each ticket's last fold whenever it settles
     them, must hold the very same items, however early or late it settles."""
-    from infra.store.report_index import report_writes
-    from local.engine import open_engine
-    from local.memory.report_index import MemoryReportIndex
-    from local.replay import play, schedule
-
     table: dict[tuple[str, str], dict[str, object]] = {}
     reported: dict[str, dict[str, str]] = {}
     real_note = MemoryReportIndex.note
